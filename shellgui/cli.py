@@ -1,0 +1,235 @@
+"""The ``shellgui`` command: with no arguments it opens the window; sub-commands work headless.
+
+Exit status: 0 success, 1 when some inputs failed, 2 on usage errors. Errors are one line, never a
+traceback. Heavy modules (NumPy, ONNX Runtime, SQLAlchemy, Qt) are imported only by the command that
+needs them, so ``shellgui --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from shellgui import __version__
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shellgui",
+        description="Identify mollusc shells from photos and keep a specimen catalogue. "
+        "Run without a command to open the window.",
+        epilog="User data lives in the platform's data folder; set SHELLGUI_HOME to move all of it. "
+        "SHELLGUI_PROVIDER=cpu|cuda|auto overrides the execution provider.",
+    )
+    parser.add_argument("--version", action="version", version=f"shellgui {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (providers, migrations)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH_OR_URL", help="catalogue: SQLite file or SQLAlchemy URL")
+    model_opt = argparse.ArgumentParser(add_help=False)
+    model_opt.add_argument("--model", metavar="PATH", help="ONNX model (default: the bundled model)")
+    model_opt.add_argument("--provider", choices=("auto", "cuda", "cpu"), help="execution provider")
+
+    ident = sub.add_parser("identify", parents=[common, model_opt], help="identify one or more photos")
+    ident.add_argument("photos", nargs="+", metavar="PHOTO")
+    ident.add_argument("--specimen", action="store_true", help="the photos are views of one specimen")
+    ident.add_argument("--top-k", type=int, metavar="K", help="how many taxa to list (default 5)")
+    ident.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ident.add_argument("--no-record", action="store_true", help="do not store the result in the catalogue")
+    ident.add_argument("--catalog-number", help="catalogue number of the specimen (with --specimen)")
+    ident.add_argument("--locality")
+    ident.add_argument("--collector")
+
+    cat = sub.add_parser("catalog", parents=[common, model_opt], help="catalogue every photo in a folder")
+    cat.add_argument("folder")
+    cat.add_argument("--batch-size", type=int, metavar="N", help="photos per model run (default 8)")
+    cat.add_argument("--restart", action="store_true", help="start a new run instead of resuming")
+    cat.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
+    exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
+    exp.add_argument("out", metavar="OUT")
+
+    mod = sub.add_parser("models", help="list installed models, or show one model's card")
+    mod.add_argument("--card", metavar="MODEL", nargs="?", const="", help="print the card (default model if empty)")
+    mod.add_argument("--install", metavar="ONNX", help="copy a trained model into the models folder")
+    return parser
+
+
+def _fail(message: str) -> None:
+    print(f"shellgui: error: {message}", file=sys.stderr)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from shellgui.core.settings import Settings
+
+    return Settings.load()
+
+
+def _classifier(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from shellgui.core.inference import Classifier
+    from shellgui.core.models import resolve_model
+
+    settings = _settings()
+    path = resolve_model(args.model or settings.model or None)
+    return Classifier(path, provider=args.provider or settings.provider)
+
+
+def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from shellgui.core.catalog import Catalog
+
+    return Catalog(args.db or _settings().catalog or None)
+
+
+def cmd_identify(args: argparse.Namespace) -> int:
+    from shellgui.core.identify import identify_paths, record
+
+    top_k = args.top_k or _settings().top_k
+    if top_k < 1:
+        _fail("--top-k must be at least 1")
+        return EXIT_USAGE
+    classifier = _classifier(args)
+    photos, outcome = identify_paths(classifier, args.photos, as_specimen=args.specimen, top_k=top_k)
+    catalog = None if args.no_record or not outcome.results else _catalog(args)
+    by_path = {p.path: p for p in photos}
+    out = []
+    for result in outcome.results:
+        specimen_id = None
+        if catalog is not None:
+            fields = {"catalog_number": args.catalog_number, "locality": args.locality,
+                      "collector": args.collector}
+            specimen_id = record(catalog, classifier, [by_path[p] for p in result.paths], result.prediction,
+                                 **{k: v for k, v in fields.items() if v})
+        out.append({"photos": list(result.paths), "specimen_id": specimen_id, **result.prediction.to_dict()})
+    if args.json:
+        print(json.dumps({"model": {"name": classifier.name, "version": classifier.version,
+                                    "provider": classifier.device},
+                          "results": out,
+                          "errors": [{"path": e.path, "kind": e.kind, "message": e.reason}
+                                     for e in outcome.errors]}, indent=2, ensure_ascii=False))
+    else:
+        for result in outcome.results:
+            print(", ".join(result.paths))
+            print(f"  {result.prediction.summary}")
+            for t in result.prediction.top_k:
+                print(f"    {t.probability:6.1%}  {t.name}")
+        if outcome.results:
+            print(f"(model {classifier.name} {classifier.version} on {classifier.device})")
+    for error in outcome.errors:
+        _fail(str(error))
+    return EXIT_SOME_FAILED if outcome.errors else EXIT_OK
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    import threading
+
+    from tqdm import tqdm
+
+    from shellgui.core.batch import CANCELLED, catalogue_folder, failed_items
+
+    settings = _settings()
+    batch_size = args.batch_size or settings.batch_size
+    if batch_size < 1:
+        _fail("--batch-size must be at least 1")
+        return EXIT_USAGE
+    classifier = _classifier(args)
+    catalog = _catalog(args)
+    cancel = threading.Event()
+    bar = None
+    last = None
+    try:
+        for progress in catalogue_folder(catalog, classifier, args.folder, batch_size=batch_size,
+                                         cancel=cancel, resume=not args.restart, top_k=settings.top_k):
+            if bar is None:
+                bar = tqdm(total=progress.total, initial=progress.settled, unit="photo", disable=args.quiet,
+                           desc="Cataloguing", file=sys.stderr)
+            bar.update(progress.settled - bar.n)
+            bar.set_postfix(done=progress.done, failed=progress.failed, skipped=progress.skipped)
+            last = progress
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        print("\nInterrupted: finished photos are saved; run the same command again to resume.",
+              file=sys.stderr)
+        return EXIT_SOME_FAILED
+    if bar:
+        bar.close()
+    assert last is not None
+    print(f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
+          f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
+          f"catalogue {catalog.display_name})")
+    for path, reason in failed_items(catalog, last.run_id):
+        _fail(f"{path}: {reason}")
+    if last.state == CANCELLED:
+        return EXIT_SOME_FAILED
+    return EXIT_SOME_FAILED if last.failed else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from shellgui.core.export import export
+
+    count = export(_catalog(args), args.format, args.out)
+    print(f"Exported {count} specimens to {args.out}")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shellgui.core.models import install_model, installed_models, read_card_from_file, resolve_model
+
+    if args.install:
+        target = install_model(Path(args.install))
+        print(f"Installed {target}")
+        return EXIT_OK
+    if args.card is not None:
+        card = read_card_from_file(resolve_model(args.card or None))
+        print(json.dumps(json.loads(card.to_json()), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    models = installed_models()
+    if not models:
+        print("No models found.")
+        return EXIT_SOME_FAILED
+    for i, m in enumerate(models):
+        mark = "*" if i == 0 and m.bundled else " "
+        print(f"{mark} {m.label}\n    {m.path}")
+        if m.card:
+            metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(m.card.metrics.items())[:4])
+            print(f"    {m.card.num_classes} taxa; {metrics or 'no metrics recorded'}")
+    return EXIT_OK
+
+
+COMMANDS = {"identify": cmd_identify, "catalog": cmd_catalog, "export": cmd_export, "models": cmd_models}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``shellgui`` and ``python -m shellgui``."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="shellgui: %(levelname)s: %(message)s")
+    if args.command is None:
+        from shellgui.app import main as gui_main
+
+        return gui_main()
+    from shellgui.core.errors import ShellguiError, UsageError
+
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    except ShellguiError as exc:
+        _fail(str(exc))
+        return EXIT_SOME_FAILED
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return EXIT_SOME_FAILED
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        return EXIT_SOME_FAILED

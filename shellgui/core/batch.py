@@ -1,0 +1,275 @@
+"""Catalogue a whole folder of photos: a generator that yields progress, honours a cancel event and resumes.
+
+Decoding and hashing run in worker threads while the model runs batches on the calling thread. Every
+batch is committed in its own short transaction together with the run's bookkeeping, so a cancel or a
+``kill -9`` loses at most the batch in flight, and resuming never redoes a finished photo.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.schema import CatalogRun, Photo, RunItem, utcnow
+from shellgui.core.errors import PhotoError, UsageError
+from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
+from shellgui.core.inference.classifier import Classifier
+from shellgui.core.inference.decision import decide
+
+DONE, FAILED, DUPLICATE = "done", "failed", "duplicate"
+RUNNING, CANCELLED, COMPLETED = "running", "cancelled", "completed"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What happened to one file."""
+
+    path: str
+    status: str
+    reason: str | None = None
+    specimen_id: int | None = None
+    taxon: str | None = None
+    score: float | None = None
+    certainty: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """A progress record, yielded after each committed batch and at the end.
+
+    Attributes:
+        state: ``"running"``, ``"cancelled"`` or ``"completed"``.
+        items: the files settled since the previous record.
+        eta_s: estimated seconds left (``None`` until there is a rate).
+    """
+
+    run_id: int
+    state: str
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    elapsed_s: float
+    eta_s: float | None
+    items: tuple[ItemResult, ...] = field(default_factory=tuple)
+
+    @property
+    def settled(self) -> int:
+        return self.done + self.failed + self.skipped
+
+
+@dataclass
+class _Loaded:
+    path: str
+    sha256: str | None = None
+    size: int = 0
+    info: PhotoInfo | None = None
+    array: np.ndarray | None = None
+    thumbnail: bytes | None = None
+    error: str | None = None
+    duplicate: bool = False
+
+
+def find_photos(folder: str | os.PathLike[str]) -> list[str]:
+    """Photo files under ``folder``, recursively, sorted; hidden files and folders are skipped and
+    symbolic links to folders are not followed (so link loops cannot trap the walk)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith(".") or not is_photo_name(Path(name)):
+                continue
+            found.append(str(Path(dirpath, name).absolute()))
+    return sorted(found)
+
+
+def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _Loaded:
+    item = _Loaded(path)
+    try:
+        item.size = os.path.getsize(path)
+        item.sha256 = file_sha256(path)
+    except OSError as exc:
+        item.error = f"cannot be read ({exc.strerror or exc})"
+        return item
+    if item.sha256 in known_hashes:
+        item.duplicate = True
+        return item
+    try:
+        photo = open_photo(path, min_side=classifier.min_decode_side)
+        item.info = photo.info
+        item.array = classifier.prepare(photo)
+        item.thumbnail = make_thumbnail(photo.image)
+    except PhotoError as exc:
+        item.error = exc.reason
+    return item
+
+
+def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: bool) -> tuple[int, set[str]]:
+    """The unfinished run of this folder and model to resume (and the paths it settled), or a new run."""
+    with catalog.session() as session, session.begin():
+        run = None
+        if resume:
+            run = session.scalar(
+                select(CatalogRun).where(CatalogRun.folder == folder, CatalogRun.status != COMPLETED,
+                                         CatalogRun.model_sha256 == classifier.sha256)
+                .order_by(CatalogRun.id.desc()).limit(1)
+            )
+        if run is None:
+            run = CatalogRun(folder=folder, model_name=classifier.name, model_version=classifier.version,
+                             model_sha256=classifier.sha256, status=RUNNING, total=0, done=0, failed=0,
+                             skipped=0)
+            session.add(run)
+            session.flush()
+            settled: set[str] = set()
+        else:
+            run.status = RUNNING
+            settled = set(session.scalars(select(RunItem.path).where(RunItem.run_id == run.id)))
+        return run.id, settled
+
+
+def _commit(catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[_Loaded],
+            top_k: int, total: int) -> tuple[list[ItemResult], CatalogRun]:
+    """Identify the decoded photos of a batch and record everything in one transaction."""
+    good = [x for x in loaded if x.array is not None]
+    probs = classifier.probabilities([x.array for x in good]) if good else np.zeros((0, 0))
+    predictions = {id(x): decide(p, classifier.card, top_k) for x, p in zip(good, probs)}
+    stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
+    results: list[ItemResult] = []
+    with catalog.session() as session, session.begin():
+        run = session.get(CatalogRun, run_id)
+        assert run is not None
+        for item in loaded:
+            if item.duplicate or (item.sha256 and item.array is not None
+                                  and repo.find_photo_by_hash(session, item.sha256) is not None):
+                existing = session.scalar(select(Photo.id).where(Photo.sha256 == item.sha256))
+                session.add(RunItem(run_id=run_id, path=item.path, status=DUPLICATE,
+                                    reason="same photo already in the catalogue", photo_id=existing))
+                run.skipped += 1
+                results.append(ItemResult(item.path, DUPLICATE, "same photo already in the catalogue"))
+            elif item.array is None:
+                session.add(RunItem(run_id=run_id, path=item.path, status=FAILED, reason=item.error))
+                run.failed += 1
+                results.append(ItemResult(item.path, FAILED, item.error))
+            else:
+                assert item.info is not None and item.sha256 is not None
+                prediction = predictions[id(item)]
+                specimen = repo.add_specimen(session)
+                photo = repo.add_photo(session, specimen, item.path, item.sha256, item.size, item.info,
+                                       item.thumbnail)
+                repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
+                session.add(RunItem(run_id=run_id, path=item.path, status=DONE, photo_id=photo.id))
+                run.done += 1
+                results.append(ItemResult(item.path, DONE, None, specimen.id, prediction.taxon,
+                                          prediction.score, prediction.certainty))
+        run.total = total
+        session.flush()
+        session.expunge(run)
+    return results, run
+
+
+def catalogue_folder(catalog: Catalog, classifier: Classifier, folder: str | os.PathLike[str],
+                     batch_size: int = 8, cancel: threading.Event | None = None, resume: bool = True,
+                     workers: int = 2, top_k: int = 5) -> Iterator[BatchProgress]:
+    """Identify and catalogue every photo under ``folder``.
+
+    Args:
+        catalog: the open catalogue.
+        classifier: the loaded model.
+        folder: the folder to walk (recursively).
+        batch_size: photos per model run and per transaction.
+        cancel: set it to stop after the batch in flight; the run can be resumed later.
+        resume: continue the newest unfinished run of this folder and model instead of starting anew.
+        workers: decoding threads.
+        top_k: taxa kept per identification.
+
+    Yields:
+        :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
+        ``cancelled``.
+    """
+    root = str(Path(folder).absolute())
+    paths = find_photos(root)
+    run_id, settled = _open_run(catalog, root, classifier, resume)
+    pending = [p for p in paths if p not in settled]
+    with catalog.session() as session:
+        known = frozenset(session.scalars(select(Photo.sha256)))
+    cancel = cancel or threading.Event()
+    started = time.monotonic()
+    processed_now = 0
+    counts = _counts(catalog, run_id)
+    yield BatchProgress(run_id, RUNNING, len(paths), *counts, 0.0, None)
+
+    seen_in_run: set[str] = set()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="shellgui-decode") as pool:
+        queue: deque[Future[_Loaded]] = deque()
+        source = iter(pending)
+        window = batch_size * 2
+
+        def refill() -> None:
+            while len(queue) < window and not cancel.is_set():
+                nxt = next(source, None)
+                if nxt is None:
+                    return
+                queue.append(pool.submit(_load, nxt, classifier, known))
+
+        refill()
+        batch: list[_Loaded] = []
+        while queue and not cancel.is_set():
+            item = queue.popleft().result()
+            refill()
+            if item.sha256 and not item.duplicate and item.sha256 in seen_in_run:
+                item.duplicate = True
+            if item.sha256:
+                seen_in_run.add(item.sha256)
+            batch.append(item)
+            if len(batch) >= batch_size or not queue:
+                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+                processed_now += len(batch)
+                batch = []
+                elapsed = time.monotonic() - started
+                remaining = len(paths) - (run.done + run.failed + run.skipped)
+                eta = elapsed / processed_now * remaining if processed_now else None
+                yield BatchProgress(run_id, RUNNING, len(paths), run.done, run.failed, run.skipped,
+                                    elapsed, eta, tuple(results))
+        for future in queue:
+            future.cancel()
+    state = CANCELLED if cancel.is_set() else COMPLETED
+    with catalog.session() as session, session.begin():
+        run = session.get(CatalogRun, run_id)
+        assert run is not None
+        run.status = state
+        run.total = len(paths)
+        if state == COMPLETED:
+            run.finished_at = utcnow()
+    counts = _counts(catalog, run_id)
+    yield BatchProgress(run_id, state, len(paths), *counts, time.monotonic() - started, 0.0)
+
+
+def _counts(catalog: Catalog, run_id: int) -> tuple[int, int, int]:
+    with catalog.session() as session:
+        run = session.get(CatalogRun, run_id)
+        assert run is not None
+        return run.done, run.failed, run.skipped
+
+
+def failed_items(catalog: Catalog, run_id: int) -> list[tuple[str, str]]:
+    """The files of a run that could not be catalogued, with their reasons."""
+    with catalog.session() as session:
+        rows = session.execute(
+            select(RunItem.path, RunItem.reason).where(RunItem.run_id == run_id, RunItem.status == FAILED)
+            .order_by(RunItem.id)
+        )
+        return [(p, r or "") for p, r in rows]

@@ -1,0 +1,122 @@
+"""The catalogue's tables (SQLAlchemy 2.0 declarative models).
+
+Schema changes go through Alembic migrations in ``migrations/versions``; never edit a released revision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+PREDICTED = "PredictedByMachine"
+VALIDATED = "ValidatedByHuman"
+VERIFICATION_STATUSES = (PREDICTED, VALIDATED)
+NOT_IDENTIFIABLE = "not identifiable"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Specimen(Base):
+    """A specimen or lot: one shell (or a lot of shells) with its collection data."""
+
+    __tablename__ = "specimens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    catalog_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    locality: Mapped[str | None] = mapped_column(Text)
+    collector: Mapped[str | None] = mapped_column(String(200))
+    collected_on: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    photos: Mapped[list[Photo]] = relationship(back_populates="specimen", cascade="all, delete-orphan")
+    identifications: Mapped[list[Identification]] = relationship(
+        back_populates="specimen", cascade="all, delete-orphan", order_by="Identification.id"
+    )
+
+
+class Photo(Base):
+    """A photo file of a specimen; recognised by the SHA-256 of its bytes wherever it moves."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(16))
+    taken_at: Mapped[str | None] = mapped_column(String(32))
+    camera: Mapped[str | None] = mapped_column(String(200))
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    specimen: Mapped[Specimen] = relationship(back_populates="photos")
+
+
+class CatalogRun(Base):
+    """One cataloguing of a folder: resumable until it is complete."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder: Mapped[str] = mapped_column(Text)
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(64))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RunItem(Base):
+    """What happened to one file of a run: ``done``, ``failed`` (with its reason) or ``duplicate``."""
+
+    __tablename__ = "run_items"
+    __table_args__ = (UniqueConstraint("run_id", "path", name="uq_run_items_run_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"))
+
+
+class Identification(Base):
+    """One identification of a specimen; the newest is current, all are kept as its history."""
+
+    __tablename__ = "identifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
+    taxon: Mapped[str | None] = mapped_column(String(200))
+    rank: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    top_k: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verification_status: Mapped[str] = mapped_column(String(32), default=PREDICTED)
+    identified_by: Mapped[str | None] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    remarks: Mapped[str | None] = mapped_column(Text)
+
+    specimen: Mapped[Specimen] = relationship(back_populates="identifications")

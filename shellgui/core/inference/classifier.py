@@ -1,0 +1,145 @@
+"""One ONNX Runtime session per model, created once and reused for every photo."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from shellgui.core.errors import ModelError
+from shellgui.core.imaging import Photo, file_sha256
+from shellgui.core.inference.decision import Prediction, calibrated_probabilities, decide, fuse_views
+from shellgui.core.inference.preprocess import preprocess
+from shellgui.core.inference.providers import CUDA, plan_providers, preload_cuda_libraries
+from shellgui.core.modelcard import METADATA_KEY, ModelCard
+
+log = logging.getLogger(__name__)
+
+
+def read_card(session: object, path: str) -> ModelCard:
+    """The model card stored in an ONNX Runtime session's model metadata, checked against the graph."""
+    meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    if METADATA_KEY not in meta:
+        raise ModelError(f"{path}: this ONNX file has no shellgui model card; export it with shellgui-train")
+    try:
+        card = ModelCard.from_json(meta[METADATA_KEY])
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    inputs = session.get_inputs()  # type: ignore[attr-defined]
+    outputs = session.get_outputs()  # type: ignore[attr-defined]
+    if len(inputs) != 1 or not outputs:
+        raise ModelError(f"{path}: expected one image input and a logits output, found {len(inputs)} inputs")
+    try:
+        card.check_graph(list(inputs[0].shape), list(outputs[0].shape))
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    return card
+
+
+class Classifier:
+    """A loaded model: its card, its ONNX Runtime session and the providers that really run it.
+
+    Args:
+        model_path: an ONNX file carrying a shellgui model card.
+        provider: ``"auto"``, ``"cuda"`` or ``"cpu"`` (``SHELLGUI_PROVIDER`` overrides it).
+        threads: intra-op threads for the CPU provider (default: all cores).
+
+    Raises:
+        ModelError: missing file, not an ONNX model, no card, or a card that disagrees with the graph.
+    """
+
+    def __init__(self, model_path: str | os.PathLike[str], provider: str | None = None,
+                 threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = str(model_path)
+        if not os.path.isfile(self.path):
+            raise ModelError(f"{self.path}: model file not found")
+        plan = plan_providers(provider)
+        if "CUDAExecutionProvider" in plan.providers:
+            preload_cuda_libraries()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(self.path, sess_options=options, providers=plan.providers)
+        except Exception as exc:  # ONNX Runtime raises several unrelated types for a bad file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if plan.providers[0] == CUDA:
+                log.warning("CUDA session failed (%s); falling back to the CPU", first)
+                try:
+                    self.session = ort.InferenceSession(self.path, sess_options=options,
+                                                        providers=["CPUExecutionProvider"])
+                except Exception:
+                    raise ModelError(f"{self.path}: not a usable ONNX model ({first})") from None
+            else:
+                raise ModelError(f"{self.path}: not a usable ONNX model ({first})") from None
+        self.providers: list[str] = list(self.session.get_providers())
+        if plan.providers[0] == CUDA and CUDA not in self.providers:
+            self.provider_reason = "CUDA could not start; running on the CPU"
+            log.warning("%s: %s", self.path, self.provider_reason)
+        else:
+            self.provider_reason = plan.reason
+        log.info("Model %s runs on %s (%s)", self.path, self.providers, self.provider_reason)
+        self.card = read_card(self.session, self.path)
+        self.input_name = self.session.get_inputs()[0].name
+        self._sha256: str | None = None
+
+    @property
+    def device(self) -> str:
+        """``"CUDA"`` or ``"CPU"``: what really runs the model."""
+        return "CUDA" if self.providers and self.providers[0] == CUDA else "CPU"
+
+    @property
+    def sha256(self) -> str:
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.path)
+        return self._sha256
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def version(self) -> str:
+        return self.card.version
+
+    @property
+    def min_decode_side(self) -> int:
+        """The smallest shorter side a photo may be decoded at without losing model input detail."""
+        return self.card.preprocessing.resize_size
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw logits for a float32 ``(N, 3, H, W)`` batch."""
+        out = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
+        return np.asarray(out[0])
+
+    def probabilities(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """Temperature-calibrated probabilities, ``(N, num_classes)``, for preprocessed CHW arrays."""
+        if not arrays:
+            return np.zeros((0, self.card.num_classes))
+        return calibrated_probabilities(self.logits(np.stack(arrays)), self.card.temperature)
+
+    def prepare(self, photo: Photo) -> np.ndarray:
+        """A decoded photo as this model's input array."""
+        return preprocess(photo.image, self.card.preprocessing)
+
+    def identify(self, photos: Sequence[Photo], top_k: int = 5) -> list[Prediction]:
+        """One prediction per photo (one batched model run)."""
+        probs = self.probabilities([self.prepare(p) for p in photos])
+        return [decide(p, self.card, top_k) for p in probs]
+
+    def identify_specimen(self, photos: Sequence[Photo], top_k: int = 5) -> Prediction:
+        """Several views of one specimen fused into one prediction."""
+        probs = self.probabilities([self.prepare(p) for p in photos])
+        return decide(fuse_views(probs), self.card, top_k)
+
+
+def load_classifier(path: str | Path, provider: str | None = None) -> Classifier:
+    """Load a model; see :class:`Classifier`."""
+    return Classifier(path, provider=provider)

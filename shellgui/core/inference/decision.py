@@ -1,0 +1,130 @@
+"""From logits to an answer a curator can trust: calibrated top-k, rank roll-up and the decision.
+
+The decision is made at the finest rank whose probability clears the card's threshold for that rank
+(species, then genus, then family). When none does, the answer is "uncertain — possibly not a taxon this
+model knows": the thresholds were fitted on validation photos by the trainer, so this means something.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from shellgui.core.modelcard import ModelCard
+
+UNCERTAIN = "uncertain — possibly not a taxon this model knows"
+
+
+@dataclass(frozen=True)
+class TaxonScore:
+    """One candidate: a label (or a genus/family name for rolled-up ranks) and its probability."""
+
+    name: str
+    rank: str
+    probability: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The full answer for one photo or one specimen.
+
+    Attributes:
+        top_k: the most probable labels, best first (calibrated probabilities).
+        genera, families: the probabilities rolled up to genus and family, best first.
+        taxon: the decided name, or ``None`` when uncertain.
+        rank: the rank of the decision (``"species"``, ``"genus"``, ``"family"``) or ``"uncertain"``.
+        score: the probability of the decided taxon (or of the best label when uncertain).
+        certainty: plain words: ``"confident"``, ``"likely"`` or the uncertain message.
+    """
+
+    top_k: tuple[TaxonScore, ...]
+    genera: tuple[TaxonScore, ...]
+    families: tuple[TaxonScore, ...]
+    taxon: str | None
+    rank: str
+    score: float
+    certainty: str
+
+    @property
+    def summary(self) -> str:
+        """One line: ``"Bistolida diauges (species, 93%, confident)"`` or the uncertain message."""
+        if self.taxon is None:
+            best = self.top_k[0]
+            return f"{UNCERTAIN} (best guess {best.name}, {best.probability:.0%})"
+        return f"{self.taxon} ({self.rank}, {self.score:.0%}, {self.certainty})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "taxon": self.taxon,
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "certainty": self.certainty,
+            "top_k": [
+                {"name": t.name, "label": t.label, "rank": t.rank, "probability": round(t.probability, 6)}
+                for t in self.top_k
+            ],
+            "genus": [{"name": t.name, "probability": round(t.probability, 6)} for t in self.genera[:3]],
+            "family": [{"name": t.name, "probability": round(t.probability, 6)} for t in self.families[:3]],
+        }
+
+
+def calibrated_probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax of ``logits / temperature`` along the last axis, numerically stable."""
+    scaled = np.asarray(logits, dtype=np.float64) / float(temperature)
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def fuse_views(probabilities: np.ndarray) -> np.ndarray:
+    """Several photos of one specimen -> one distribution (the mean: robust to one poor view)."""
+    probs = np.atleast_2d(probabilities)
+    fused = probs.mean(axis=0)
+    return fused / fused.sum()
+
+
+def _roll_up(probs: np.ndarray, card: ModelCard, rank: str) -> list[TaxonScore]:
+    totals: dict[str, float] = defaultdict(float)
+    for p, taxon in zip(probs, card.taxa):
+        key = taxon.genus if rank == "genus" else taxon.family
+        if key:
+            totals[key] += float(p)
+    return sorted((TaxonScore(n, rank, v) for n, v in totals.items()), key=lambda t: -t.probability)
+
+
+def certainty_words(probability: float, threshold: float) -> str:
+    """Plain language for a decided answer: well clear of the threshold is "confident", else "likely"."""
+    return "confident" if probability >= max(threshold, 0.9) else "likely"
+
+
+def decide(probabilities: np.ndarray, card: ModelCard, top_k: int = 5) -> Prediction:
+    """Build the answer for one calibrated probability vector.
+
+    Args:
+        probabilities: shape ``(num_classes,)``, summing to 1.
+        card: the model card (taxonomy and thresholds).
+        top_k: how many labels to list.
+    """
+    probs = np.asarray(probabilities, dtype=np.float64)
+    order = np.argsort(-probs, kind="stable")[: max(1, top_k)]
+    top = tuple(
+        TaxonScore(card.taxa[i].name, card.taxa[i].rank, float(probs[i]), card.taxa[i].label) for i in order
+    )
+    genera = tuple(_roll_up(probs, card, "genus"))
+    families = tuple(_roll_up(probs, card, "family"))
+    thresholds = card.thresholds
+    best = top[0]
+    if best.rank == "species" and best.probability >= thresholds.get("species", 1.01):
+        t = thresholds["species"]
+        return Prediction(top, genera, families, best.name, "species", best.probability,
+                          certainty_words(best.probability, t))
+    for rank, ranked in (("genus", genera), ("family", families)):
+        if ranked and ranked[0].probability >= thresholds.get(rank, 1.01):
+            winner = ranked[0]
+            name = f"{winner.name} sp." if rank == "genus" else winner.name
+            return Prediction(top, genera, families, name, rank, winner.probability,
+                              certainty_words(winner.probability, thresholds[rank]))
+    return Prediction(top, genera, families, None, "uncertain", best.probability, UNCERTAIN)

@@ -1,0 +1,103 @@
+"""Installed models: the bundled default (``resources/models``) and those the user installed."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from shellgui.core import paths
+from shellgui.core.errors import ModelError
+from shellgui.core.modelcard import METADATA_KEY, ModelCard
+
+DEFAULT_MODEL_FILE = "default.onnx"
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """A model file found on this machine, with its card when it could be read."""
+
+    path: Path
+    bundled: bool
+    card: ModelCard | None
+    problem: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.card is None:
+            return f"{self.path.name} (unusable: {self.problem})"
+        origin = "bundled default" if self.bundled else "installed"
+        return f"{self.card.name} {self.card.version} ({origin})"
+
+
+def bundled_model_path() -> Path:
+    """The default model shipped with shellgui."""
+    return paths.resources_dir() / "models" / DEFAULT_MODEL_FILE
+
+
+def read_card_from_file(path: Path) -> ModelCard:
+    """Read a model's card without starting an inference session on a GPU."""
+    import onnxruntime as ort
+
+    from shellgui.core.inference.classifier import read_card
+
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"{path}: not a usable ONNX model ({first})") from None
+    if METADATA_KEY not in session.get_modelmeta().custom_metadata_map:
+        raise ModelError(f"{path}: this ONNX file has no shellgui model card")
+    return read_card(session, str(path))
+
+
+def installed_models() -> list[InstalledModel]:
+    """All models, the bundled default first, then the user's models by name."""
+    found: list[InstalledModel] = []
+    candidates = [(bundled_model_path(), True)]
+    user_dir = paths.models_dir()
+    if user_dir.is_dir():
+        candidates += [(p, False) for p in sorted(user_dir.glob("*.onnx"))]
+    for path, bundled in candidates:
+        if not path.exists():
+            continue
+        try:
+            found.append(InstalledModel(path, bundled, read_card_from_file(path)))
+        except ModelError as exc:
+            found.append(InstalledModel(path, bundled, None, str(exc).split(": ", 1)[-1]))
+    return found
+
+
+def resolve_model(choice: str | None) -> Path:
+    """The model to use: an explicit path or installed file name, else the bundled default."""
+    if choice:
+        path = Path(choice).expanduser()
+        if path.exists():
+            return path
+        user = paths.models_dir() / choice
+        for candidate in (user, user.with_suffix(".onnx")):
+            if candidate.exists():
+                return candidate
+        raise ModelError(f"{choice}: model file not found (see 'shellgui models' for installed models)")
+    default = bundled_model_path()
+    if not default.exists():
+        raise ModelError(f"the bundled default model is missing ({default}); reinstall shellgui or pass --model")
+    return default
+
+
+def install_model(source: Path, name: str | None = None) -> Path:
+    """Copy a checked model into the user's models folder, where ``shellgui models`` finds it."""
+    card = read_card_from_file(source)
+    target_dir = paths.models_dir()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in (name or f"{card.name}-{card.version}"))
+    target = target_dir / f"{safe}.onnx"
+    tmp = target.with_suffix(".onnx.part")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)
+    return target

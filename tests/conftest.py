@@ -1,0 +1,43 @@
+"""Shared fixtures: every test gets its own SHELLGUI_HOME, so nothing touches the user's data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def shellgui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("SHELLGUI_HOME", str(home))
+    monkeypatch.setenv("SHELLGUI_PROVIDER", "cpu")
+    return home
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> Path:
+    from tinymodel import build_tiny_model
+
+    return build_tiny_model(tmp_path / "tiny.onnx")
+
+
+@pytest.fixture
+def colour_photos(tmp_path: Path) -> dict[str, Path]:
+    """Solid-colour JPEGs whose tiny-model answers are known."""
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    out = {}
+    for name, rgb in {"red": (230, 20, 20), "green": (20, 230, 20), "blue": (20, 20, 230),
+                      "grey": (128, 128, 128)}.items():
+        path = folder / f"{name}.jpg"
+        Image.new("RGB", (64, 48), rgb).save(path, quality=95)
+        out[name] = path
+    return out
