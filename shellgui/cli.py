@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         "SHELLGUI_PROVIDER=cpu|cuda|auto overrides the execution provider.",
     )
     parser.add_argument("--version", action="version", version=f"shellgui {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (providers, migrations)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what happens (providers, migrations)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
@@ -57,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("out", metavar="OUT")
 
     mod = sub.add_parser("models", help="list installed models, or show one model's card")
-    mod.add_argument("--card", metavar="MODEL", nargs="?", const="", help="print the card (default model if empty)")
+    mod.add_argument(
+        "--card", metavar="MODEL", nargs="?", const="", help="print the card (default model if empty)"
+    )
     mod.add_argument("--install", metavar="ONNX", help="copy a trained model into the models folder")
     return parser
 
@@ -102,17 +106,35 @@ def cmd_identify(args: argparse.Namespace) -> int:
     for result in outcome.results:
         specimen_id = None
         if catalog is not None:
-            fields = {"catalog_number": args.catalog_number, "locality": args.locality,
-                      "collector": args.collector}
-            specimen_id = record(catalog, classifier, [by_path[p] for p in result.paths], result.prediction,
-                                 **{k: v for k, v in fields.items() if v})
+            fields = {
+                "catalog_number": args.catalog_number,
+                "locality": args.locality,
+                "collector": args.collector,
+            }
+            specimen_id = record(
+                catalog,
+                classifier,
+                [by_path[p] for p in result.paths],
+                result.prediction,
+                **{k: v for k, v in fields.items() if v},
+            )
         out.append({"photos": list(result.paths), "specimen_id": specimen_id, **result.prediction.to_dict()})
     if args.json:
-        print(json.dumps({"model": {"name": classifier.name, "version": classifier.version,
-                                    "provider": classifier.device},
-                          "results": out,
-                          "errors": [{"path": e.path, "kind": e.kind, "message": e.reason}
-                                     for e in outcome.errors]}, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "model": {
+                        "name": classifier.name,
+                        "version": classifier.version,
+                        "provider": classifier.device,
+                    },
+                    "results": out,
+                    "errors": [{"path": e.path, "kind": e.kind, "message": e.reason} for e in outcome.errors],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         for result in outcome.results:
             print(", ".join(result.paths))
@@ -144,26 +166,42 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     bar = None
     last = None
     try:
-        for progress in catalogue_folder(catalog, classifier, args.folder, batch_size=batch_size,
-                                         cancel=cancel, resume=not args.restart, top_k=settings.top_k):
+        for progress in catalogue_folder(
+            catalog,
+            classifier,
+            args.folder,
+            batch_size=batch_size,
+            cancel=cancel,
+            resume=not args.restart,
+            top_k=settings.top_k,
+        ):
             if bar is None:
-                bar = tqdm(total=progress.total, initial=progress.settled, unit="photo", disable=args.quiet,
-                           desc="Cataloguing", file=sys.stderr)
+                bar = tqdm(
+                    total=progress.total,
+                    initial=progress.settled,
+                    unit="photo",
+                    disable=args.quiet,
+                    desc="Cataloguing",
+                    file=sys.stderr,
+                )
             bar.update(progress.settled - bar.n)
             bar.set_postfix(done=progress.done, failed=progress.failed, skipped=progress.skipped)
             last = progress
     except KeyboardInterrupt:
         if bar:
             bar.close()
-        print("\nInterrupted: finished photos are saved; run the same command again to resume.",
-              file=sys.stderr)
+        print(
+            "\nInterrupted: finished photos are saved; run the same command again to resume.", file=sys.stderr
+        )
         return EXIT_SOME_FAILED
     if bar:
         bar.close()
     assert last is not None
-    print(f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
-          f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
-          f"catalogue {catalog.display_name})")
+    print(
+        f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
+        f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
+        f"catalogue {catalog.display_name})"
+    )
     for path, reason in failed_items(catalog, last.run_id):
         _fail(f"{path}: {reason}")
     if last.state == CANCELLED:
@@ -211,16 +249,23 @@ COMMANDS = {"identify": cmd_identify, "catalog": cmd_catalog, "export": cmd_expo
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``shellgui`` and ``python -m shellgui``."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="shellgui: %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="shellgui: %(levelname)s: %(message)s"
+    )
     if args.command is None:
         from shellgui.app import main as gui_main
 
         return gui_main()
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shellgui.core.catalog.database import explain_db_error
     from shellgui.core.errors import ShellguiError, UsageError
 
     try:
         return COMMANDS[args.command](args)
+    except SQLAlchemyError as exc:
+        _fail(str(explain_db_error(exc, getattr(args, "db", None) or "catalogue")))
+        return EXIT_SOME_FAILED
     except UsageError as exc:
         _fail(str(exc))
         return EXIT_USAGE

@@ -35,8 +35,12 @@ def colour_photos(tmp_path: Path) -> dict[str, Path]:
     folder = tmp_path / "photos"
     folder.mkdir()
     out = {}
-    for name, rgb in {"red": (230, 20, 20), "green": (20, 230, 20), "blue": (20, 20, 230),
-                      "grey": (128, 128, 128)}.items():
+    for name, rgb in {
+        "red": (230, 20, 20),
+        "green": (20, 230, 20),
+        "blue": (20, 20, 230),
+        "grey": (128, 128, 128),
+    }.items():
         path = folder / f"{name}.jpg"
         Image.new("RGB", (64, 48), rgb).save(path, quality=95)
         out[name] = path

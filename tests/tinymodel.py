@@ -23,24 +23,29 @@ BIAS = np.zeros(4, dtype=np.float32)
 
 def tiny_card(num_labels: int | None = None, input_size: int = 32, **overrides: object) -> ModelCard:
     labels = LABELS if num_labels is None else [f"Genus{i}_species{i}" for i in range(num_labels)]
-    taxa = tuple(
-        Taxon.from_label(label, family=FAMILIES.get(label.split("_")[0], "")) for label in labels
-    )
+    taxa = tuple(Taxon.from_label(label, family=FAMILIES.get(label.split("_")[0], "")) for label in labels)
     fields: dict[str, object] = dict(
-        name="tiny-test", version="1.0", taxa=taxa,
+        name="tiny-test",
+        version="1.0",
+        taxa=taxa,
         preprocessing=Preprocessing(input_size=input_size, resize_size=int(input_size * 1.14)),
-        temperature=1.0, thresholds={"species": 0.6, "genus": 0.7, "family": 0.8},
-        metrics={"top1": 1.0}, provenance={"architecture": "channel-mean linear (test)"},
+        temperature=1.0,
+        thresholds={"species": 0.6, "genus": 0.7, "family": 0.8},
+        metrics={"top1": 1.0},
+        provenance={"architecture": "channel-mean linear (test)"},
     )
     fields.update(overrides)
     return ModelCard(**fields)  # type: ignore[arg-type]
 
 
-def build_tiny_model(path: Path, card: ModelCard | None = None, classes: int = 4, input_size: int = 32,
-                     with_card: bool = True) -> Path:
+def build_tiny_model(
+    path: Path, card: ModelCard | None = None, classes: int = 4, input_size: int = 32, with_card: bool = True
+) -> Path:
     """Write the tiny classifier to ``path`` and return it."""
     card = card if card is not None else tiny_card()
-    weights = WEIGHTS if classes == 4 else np.random.default_rng(0).normal(size=(3, classes)).astype(np.float32)
+    weights = (
+        WEIGHTS if classes == 4 else np.random.default_rng(0).normal(size=(3, classes)).astype(np.float32)
+    )
     bias = BIAS if classes == 4 else np.zeros(classes, dtype=np.float32)
     nodes = [
         helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
@@ -49,7 +54,8 @@ def build_tiny_model(path: Path, card: ModelCard | None = None, classes: int = 4
         helper.make_node("Add", ["mm", "b"], ["logits"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny",
+        nodes,
+        "tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, input_size, input_size])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes])],
         [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(bias, "b")],

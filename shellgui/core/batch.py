@@ -124,14 +124,27 @@ def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: boo
         run = None
         if resume:
             run = session.scalar(
-                select(CatalogRun).where(CatalogRun.folder == folder, CatalogRun.status != COMPLETED,
-                                         CatalogRun.model_sha256 == classifier.sha256)
-                .order_by(CatalogRun.id.desc()).limit(1)
+                select(CatalogRun)
+                .where(
+                    CatalogRun.folder == folder,
+                    CatalogRun.status != COMPLETED,
+                    CatalogRun.model_sha256 == classifier.sha256,
+                )
+                .order_by(CatalogRun.id.desc())
+                .limit(1)
             )
         if run is None:
-            run = CatalogRun(folder=folder, model_name=classifier.name, model_version=classifier.version,
-                             model_sha256=classifier.sha256, status=RUNNING, total=0, done=0, failed=0,
-                             skipped=0)
+            run = CatalogRun(
+                folder=folder,
+                model_name=classifier.name,
+                model_version=classifier.version,
+                model_sha256=classifier.sha256,
+                status=RUNNING,
+                total=0,
+                done=0,
+                failed=0,
+                skipped=0,
+            )
             session.add(run)
             session.flush()
             settled: set[str] = set()
@@ -141,11 +154,12 @@ def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: boo
         return run.id, settled
 
 
-def _commit(catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[_Loaded],
-            top_k: int, total: int) -> tuple[list[ItemResult], CatalogRun]:
+def _commit(
+    catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[_Loaded], top_k: int, total: int
+) -> tuple[list[ItemResult], CatalogRun]:
     """Identify the decoded photos of a batch and record everything in one transaction."""
     good = [x for x in loaded if x.array is not None]
-    probs = classifier.probabilities([x.array for x in good]) if good else np.zeros((0, 0))
+    probs = classifier.probabilities([x.array for x in good if x.array is not None])
     predictions = {id(x): decide(p, classifier.card, top_k) for x, p in zip(good, probs)}
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
     results: list[ItemResult] = []
@@ -153,11 +167,21 @@ def _commit(catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[
         run = session.get(CatalogRun, run_id)
         assert run is not None
         for item in loaded:
-            if item.duplicate or (item.sha256 and item.array is not None
-                                  and repo.find_photo_by_hash(session, item.sha256) is not None):
+            if item.duplicate or (
+                item.sha256
+                and item.array is not None
+                and repo.find_photo_by_hash(session, item.sha256) is not None
+            ):
                 existing = session.scalar(select(Photo.id).where(Photo.sha256 == item.sha256))
-                session.add(RunItem(run_id=run_id, path=item.path, status=DUPLICATE,
-                                    reason="same photo already in the catalogue", photo_id=existing))
+                session.add(
+                    RunItem(
+                        run_id=run_id,
+                        path=item.path,
+                        status=DUPLICATE,
+                        reason="same photo already in the catalogue",
+                        photo_id=existing,
+                    )
+                )
                 run.skipped += 1
                 results.append(ItemResult(item.path, DUPLICATE, "same photo already in the catalogue"))
             elif item.array is None:
@@ -168,22 +192,39 @@ def _commit(catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[
                 assert item.info is not None and item.sha256 is not None
                 prediction = predictions[id(item)]
                 specimen = repo.add_specimen(session)
-                photo = repo.add_photo(session, specimen, item.path, item.sha256, item.size, item.info,
-                                       item.thumbnail)
+                photo = repo.add_photo(
+                    session, specimen, item.path, item.sha256, item.size, item.info, item.thumbnail
+                )
                 repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
                 session.add(RunItem(run_id=run_id, path=item.path, status=DONE, photo_id=photo.id))
                 run.done += 1
-                results.append(ItemResult(item.path, DONE, None, specimen.id, prediction.taxon,
-                                          prediction.score, prediction.certainty))
+                results.append(
+                    ItemResult(
+                        item.path,
+                        DONE,
+                        None,
+                        specimen.id,
+                        prediction.taxon,
+                        prediction.score,
+                        prediction.certainty,
+                    )
+                )
         run.total = total
         session.flush()
         session.expunge(run)
     return results, run
 
 
-def catalogue_folder(catalog: Catalog, classifier: Classifier, folder: str | os.PathLike[str],
-                     batch_size: int = 8, cancel: threading.Event | None = None, resume: bool = True,
-                     workers: int = 2, top_k: int = 5) -> Iterator[BatchProgress]:
+def catalogue_folder(
+    catalog: Catalog,
+    classifier: Classifier,
+    folder: str | os.PathLike[str],
+    batch_size: int = 8,
+    cancel: threading.Event | None = None,
+    resume: bool = True,
+    workers: int = 2,
+    top_k: int = 5,
+) -> Iterator[BatchProgress]:
     """Identify and catalogue every photo under ``folder``.
 
     Args:
@@ -230,9 +271,9 @@ def catalogue_folder(catalog: Catalog, classifier: Classifier, folder: str | os.
         while queue and not cancel.is_set():
             item = queue.popleft().result()
             refill()
-            if item.sha256 and not item.duplicate and item.sha256 in seen_in_run:
-                item.duplicate = True
-            if item.sha256:
+            if item.array is not None and item.sha256:  # only a catalogued photo makes a copy a duplicate
+                if item.sha256 in seen_in_run:
+                    item.duplicate, item.array = True, None
                 seen_in_run.add(item.sha256)
             batch.append(item)
             if len(batch) >= batch_size or not queue:
@@ -242,18 +283,27 @@ def catalogue_folder(catalog: Catalog, classifier: Classifier, folder: str | os.
                 elapsed = time.monotonic() - started
                 remaining = len(paths) - (run.done + run.failed + run.skipped)
                 eta = elapsed / processed_now * remaining if processed_now else None
-                yield BatchProgress(run_id, RUNNING, len(paths), run.done, run.failed, run.skipped,
-                                    elapsed, eta, tuple(results))
+                yield BatchProgress(
+                    run_id,
+                    RUNNING,
+                    len(paths),
+                    run.done,
+                    run.failed,
+                    run.skipped,
+                    elapsed,
+                    eta,
+                    tuple(results),
+                )
         for future in queue:
             future.cancel()
     state = CANCELLED if cancel.is_set() else COMPLETED
     with catalog.session() as session, session.begin():
-        run = session.get(CatalogRun, run_id)
-        assert run is not None
-        run.status = state
-        run.total = len(paths)
+        final = session.get(CatalogRun, run_id)
+        assert final is not None
+        final.status = state
+        final.total = len(paths)
         if state == COMPLETED:
-            run.finished_at = utcnow()
+            final.finished_at = utcnow()
     counts = _counts(catalog, run_id)
     yield BatchProgress(run_id, state, len(paths), *counts, time.monotonic() - started, 0.0)
 
@@ -269,7 +319,8 @@ def failed_items(catalog: Catalog, run_id: int) -> list[tuple[str, str]]:
     """The files of a run that could not be catalogued, with their reasons."""
     with catalog.session() as session:
         rows = session.execute(
-            select(RunItem.path, RunItem.reason).where(RunItem.run_id == run_id, RunItem.status == FAILED)
+            select(RunItem.path, RunItem.reason)
+            .where(RunItem.run_id == run_id, RunItem.status == FAILED)
             .order_by(RunItem.id)
         )
         return [(p, r or "") for p, r in rows]

@@ -68,9 +68,23 @@ def _rows(catalog: Catalog) -> list[tuple[Specimen, list[Photo], list[Identifica
 
 
 CSV_COLUMNS = [
-    "specimen_id", "catalog_number", "taxon", "rank", "score", "verification_status", "identified_by",
-    "identified_at", "model", "model_version", "locality", "collector", "collected_on", "notes",
-    "photos", "latitude", "longitude",
+    "specimen_id",
+    "catalog_number",
+    "taxon",
+    "rank",
+    "score",
+    "verification_status",
+    "identified_by",
+    "identified_at",
+    "model",
+    "model_version",
+    "locality",
+    "collector",
+    "collected_on",
+    "notes",
+    "photos",
+    "latitude",
+    "longitude",
 ]
 
 
@@ -83,36 +97,74 @@ def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
         for specimen, photos, idents in rows:
             cur = idents[-1] if idents else None
             gps = next((p for p in photos if p.gps_lat is not None), None)
-            writer.writerow([safe_cell(v) for v in (
-                specimen.id, specimen.catalog_number, cur.taxon if cur else None, cur.rank if cur else None,
-                round(cur.score, 6) if cur and cur.score is not None else None,
-                cur.verification_status if cur else None, _identified_by(cur) if cur else None,
-                cur.created_at.isoformat(timespec="seconds") if cur else None,
-                cur.model_name if cur else None, cur.model_version if cur else None,
-                specimen.locality, specimen.collector, specimen.collected_on, specimen.notes,
-                " | ".join(p.path for p in photos), gps.gps_lat if gps else None, gps.gps_lon if gps else None,
-            )])
+            writer.writerow(
+                [
+                    safe_cell(v)
+                    for v in (
+                        specimen.id,
+                        specimen.catalog_number,
+                        cur.taxon if cur else None,
+                        cur.rank if cur else None,
+                        round(cur.score, 6) if cur and cur.score is not None else None,
+                        cur.verification_status if cur else None,
+                        _identified_by(cur) if cur else None,
+                        cur.created_at.isoformat(timespec="seconds") if cur else None,
+                        cur.model_name if cur else None,
+                        cur.model_version if cur else None,
+                        specimen.locality,
+                        specimen.collector,
+                        specimen.collected_on,
+                        specimen.notes,
+                        " | ".join(p.path for p in photos),
+                        gps.gps_lat if gps else None,
+                        gps.gps_lon if gps else None,
+                    )
+                ]
+            )
     return len(rows)
 
 
 OCCURRENCE_TERMS = [
-    ("occurrenceID", DWC), ("basisOfRecord", DWC), ("catalogNumber", DWC), ("recordedBy", DWC),
-    ("eventDate", DWC), ("locality", DWC), ("decimalLatitude", DWC), ("decimalLongitude", DWC),
-    ("scientificName", DWC), ("taxonRank", DWC), ("genus", DWC), ("identifiedBy", DWC),
-    ("dateIdentified", DWC), ("identificationVerificationStatus", DWC), ("identificationRemarks", DWC),
-    ("associatedMedia", DWC), ("occurrenceRemarks", DWC), ("modified", DC),
+    ("occurrenceID", DWC),
+    ("basisOfRecord", DWC),
+    ("catalogNumber", DWC),
+    ("recordedBy", DWC),
+    ("eventDate", DWC),
+    ("locality", DWC),
+    ("decimalLatitude", DWC),
+    ("decimalLongitude", DWC),
+    ("scientificName", DWC),
+    ("taxonRank", DWC),
+    ("genus", DWC),
+    ("identifiedBy", DWC),
+    ("dateIdentified", DWC),
+    ("identificationVerificationStatus", DWC),
+    ("identificationRemarks", DWC),
+    ("associatedMedia", DWC),
+    ("occurrenceRemarks", DWC),
+    ("modified", DC),
 ]
 IDENTIFICATION_TERMS = [
-    ("identificationID", DWC), ("scientificName", DWC), ("taxonRank", DWC), ("identifiedBy", DWC),
-    ("dateIdentified", DWC), ("identificationVerificationStatus", DWC), ("identificationRemarks", DWC),
+    ("identificationID", DWC),
+    ("scientificName", DWC),
+    ("taxonRank", DWC),
+    ("identifiedBy", DWC),
+    ("dateIdentified", DWC),
+    ("identificationVerificationStatus", DWC),
+    ("identificationRemarks", DWC),
 ]
 
 
 def _meta_xml() -> str:
     def fields(terms: list[tuple[str, str]], start: int) -> str:
-        return "\n".join(f'    <field index="{i + start}" term="{ns}{name}"/>' for i, (name, ns) in enumerate(terms))
+        return "\n".join(
+            f'    <field index="{i + start}" term="{ns}{name}"/>' for i, (name, ns) in enumerate(terms)
+        )
 
-    attrs = 'encoding="UTF-8" fieldsTerminatedBy="," linesTerminatedBy="\\n" fieldsEnclosedBy="&quot;" ignoreHeaderLines="1"'
+    attrs = (
+        'encoding="UTF-8" fieldsTerminatedBy="," linesTerminatedBy="\\n" '
+        'fieldsEnclosedBy="&quot;" ignoreHeaderLines="1"'
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <archive xmlns="http://rs.tdwg.org/dwc/text/" metadata="">
   <core {attrs} rowType="{DWC}Occurrence">
@@ -145,21 +197,47 @@ def export_dwc(catalog: Catalog, out: str | os.PathLike[str]) -> int:
     for specimen, photos, idents in rows:
         cur = idents[-1] if idents else None
         gps = next((p for p in photos if p.gps_lat is not None), None)
-        occ_writer.writerow([safe_cell(v) for v in (
-            _occurrence_id(specimen), "PreservedSpecimen", specimen.catalog_number, specimen.collector,
-            specimen.collected_on, specimen.locality, gps.gps_lat if gps else None,
-            gps.gps_lon if gps else None, cur.taxon if cur else None, cur.rank if cur else None,
-            _genus(cur.taxon, cur.rank) if cur else None, _identified_by(cur) if cur else None,
-            cur.created_at.date().isoformat() if cur else None, cur.verification_status if cur else None,
-            _remarks(cur) if cur else None, " | ".join(p.path for p in photos), specimen.notes,
-            specimen.created_at.isoformat(timespec="seconds"),
-        )])
+        occ_writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    _occurrence_id(specimen),
+                    "PreservedSpecimen",
+                    specimen.catalog_number,
+                    specimen.collector,
+                    specimen.collected_on,
+                    specimen.locality,
+                    gps.gps_lat if gps else None,
+                    gps.gps_lon if gps else None,
+                    cur.taxon if cur else None,
+                    cur.rank if cur else None,
+                    _genus(cur.taxon, cur.rank) if cur else None,
+                    _identified_by(cur) if cur else None,
+                    cur.created_at.date().isoformat() if cur else None,
+                    cur.verification_status if cur else None,
+                    _remarks(cur) if cur else None,
+                    " | ".join(p.path for p in photos),
+                    specimen.notes,
+                    specimen.created_at.isoformat(timespec="seconds"),
+                )
+            ]
+        )
         for ident in idents:
-            hist_writer.writerow([safe_cell(v) for v in (
-                _occurrence_id(specimen), f"urn:shellgui:identification:{ident.id}", ident.taxon,
-                ident.rank, _identified_by(ident), ident.created_at.isoformat(timespec="seconds"),
-                ident.verification_status, _remarks(ident),
-            )])
+            hist_writer.writerow(
+                [
+                    safe_cell(v)
+                    for v in (
+                        _occurrence_id(specimen),
+                        f"urn:shellgui:identification:{ident.id}",
+                        ident.taxon,
+                        ident.rank,
+                        _identified_by(ident),
+                        ident.created_at.isoformat(timespec="seconds"),
+                        ident.verification_status,
+                        _remarks(ident),
+                    )
+                ]
+            )
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
@@ -191,7 +269,10 @@ class _atomic_text:
             self.tmp.unlink(missing_ok=True)
 
 
-EXPORTERS: dict[str, Callable[[Catalog, str | os.PathLike[str]], int]] = {"csv": export_csv, "dwc": export_dwc}
+EXPORTERS: dict[str, Callable[[Catalog, str | os.PathLike[str]], int]] = {
+    "csv": export_csv,
+    "dwc": export_dwc,
+}
 
 
 def export(catalog: Catalog, fmt: str, out: str | os.PathLike[str]) -> int:

@@ -32,7 +32,9 @@ class IdentifyOutcome:
     errors: tuple[PhotoError, ...]
 
 
-def open_photos(paths: Sequence[str | os.PathLike[str]], min_side: int) -> tuple[list[Photo], list[PhotoError]]:
+def open_photos(
+    paths: Sequence[str | os.PathLike[str]], min_side: int
+) -> tuple[list[Photo], list[PhotoError]]:
     """Open every path; the bad ones come back as errors, never as exceptions."""
     photos, errors = [], []
     for path in paths:
@@ -43,21 +45,30 @@ def open_photos(paths: Sequence[str | os.PathLike[str]], min_side: int) -> tuple
     return photos, errors
 
 
-def identify_paths(classifier: Classifier, paths: Sequence[str | os.PathLike[str]], as_specimen: bool = False,
-                   top_k: int = 5) -> tuple[list[Photo], IdentifyOutcome]:
+def identify_paths(
+    classifier: Classifier, paths: Sequence[str | os.PathLike[str]], as_specimen: bool = False, top_k: int = 5
+) -> tuple[list[Photo], IdentifyOutcome]:
     """Identify photos one by one, or fused as views of one specimen."""
     photos, errors = open_photos(paths, classifier.min_decode_side)
     if not photos:
         return photos, IdentifyOutcome((), tuple(errors))
+    results: tuple[Identified, ...]
     if as_specimen:
         results = (Identified(tuple(p.path for p in photos), classifier.identify_specimen(photos, top_k)),)
     else:
-        results = tuple(Identified((p.path,), pred) for p, pred in zip(photos, classifier.identify(photos, top_k)))
+        results = tuple(
+            Identified((p.path,), pred) for p, pred in zip(photos, classifier.identify(photos, top_k))
+        )
     return photos, IdentifyOutcome(results, tuple(errors))
 
 
-def record(catalog: Catalog, classifier: Classifier, photos: Sequence[Photo], prediction: Prediction,
-           **specimen_fields: str | None) -> int:
+def record(
+    catalog: Catalog,
+    classifier: Classifier,
+    photos: Sequence[Photo],
+    prediction: Prediction,
+    **specimen_fields: str | None,
+) -> int:
     """Store photos and their machine identification; returns the specimen id.
 
     A photo already in the catalogue (same bytes) keeps its specimen, and the new identification joins
@@ -79,8 +90,14 @@ def record(catalog: Catalog, classifier: Classifier, photos: Sequence[Photo], pr
         elif specimen_fields:
             repo.update_specimen(session, specimen.id, **{k: v for k, v in specimen_fields.items() if v})
         for photo, sha in new_photos:
-            repo.add_photo(session, specimen, os.path.abspath(photo.path), sha, os.path.getsize(photo.path),
-                           photo.info,
-                           make_thumbnail(photo.image))
+            repo.add_photo(
+                session,
+                specimen,
+                os.path.abspath(photo.path),
+                sha,
+                os.path.getsize(photo.path),
+                photo.info,
+                make_thumbnail(photo.image),
+            )
         repo.add_machine_identification(session, specimen.id, prediction, stamp)
         return specimen.id

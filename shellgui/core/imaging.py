@@ -7,6 +7,7 @@ needs, which is most of the speed of cataloguing 12-megapixel photos.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -97,7 +98,12 @@ def _os_error(path: str, exc: OSError) -> PhotoError:
 def _sniff(path: str, head: bytes) -> PhotoError:
     """Name what a non-image file probably is, so the message helps."""
     lower = path.lower()
-    if lower.endswith((".heic", ".heif")) or head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+    if lower.endswith((".heic", ".heif")) or head[4:12] in (
+        b"ftypheic",
+        b"ftypheix",
+        b"ftypmif1",
+        b"ftyphevc",
+    ):
         return PhotoError(
             "unsupported", path, "HEIC/HEIF photo: install the 'heic' extra (pip install shellgui[heic])"
         )
@@ -115,7 +121,9 @@ def _sniff(path: str, head: bytes) -> PhotoError:
             return PhotoError("not_an_image", path, f"not a photo: looks like {what}")
     if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n":
         return PhotoError("corrupt", path, "the photo is damaged and cannot be decoded")
-    return PhotoError("not_an_image", path, "not a photo in a format shellgui reads (JPEG, PNG, TIFF, WebP, BMP)")
+    return PhotoError(
+        "not_an_image", path, "not a photo in a format shellgui reads (JPEG, PNG, TIFF, WebP, BMP)"
+    )
 
 
 def _rational(value: object) -> float:
@@ -232,12 +240,22 @@ def open_photo(path: str | os.PathLike[str], min_side: int | None = None) -> Pho
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(fh)  # reads the header only
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoError("too_large", spath, "the image is absurdly large (a decompression bomb?)") from None
+            raise PhotoError(
+                "too_large", spath, "the image is absurdly large (a decompression bomb?)"
+            ) from None
         except UnidentifiedImageError:
             raise _sniff(spath, head) from None
         except OSError as exc:
-            raise PhotoError("corrupt", spath, f"the photo is damaged ({exc})") from None
+            raise _decode_error(spath, exc) from None
         return _decode(spath, img, min_side)
+
+
+def _decode_error(spath: str, exc: Exception) -> PhotoError:
+    message = str(exc)
+    lowered = message.lower()
+    if "truncated" in lowered or "premature" in lowered or "end of file" in lowered:
+        return PhotoError("truncated", spath, "the file is truncated (an incomplete copy or download?)")
+    return PhotoError("corrupt", spath, f"the photo is damaged ({message})")
 
 
 def _decode(spath: str, img: Image.Image, min_side: int | None) -> Photo:
@@ -247,6 +265,20 @@ def _decode(spath: str, img: Image.Image, min_side: int | None) -> Photo:
             "too_large", spath, f"{width}x{height} pixels is more than the {MAX_PIXELS // 1_000_000} MP limit"
         )
     fmt = img.format or "unknown"
+    try:
+        if min_side and fmt == "JPEG" and min(img.size) > 2 * min_side:
+            img.draft("RGB", (min_side, min_side))  # scales so that both sides stay >= min_side
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img.load()
+    except OSError as exc:
+        raise _decode_error(spath, exc) from None
+    except (ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+        raise PhotoError("corrupt", spath, f"the photo is damaged ({exc})") from None
+    except MemoryError:
+        raise PhotoError("too_large", spath, "not enough memory to decode this image") from None
+    # EXIF only after a successful decode: for some formats reading it decodes, and a swallowed
+    # decode error there would let a damaged photo through.
     taken_at, camera, lat, lon = _read_exif(img)
     orientation = 1
     try:
@@ -255,30 +287,14 @@ def _decode(spath: str, img: Image.Image, min_side: int | None) -> Photo:
         orientation = 1
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    try:
-        if min_side and fmt == "JPEG" and min(img.size) > 2 * min_side:
-            img.draft("RGB", (min_side, min_side))  # scales so that both sides stay >= min_side
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img.load()
-    except OSError as exc:
-        message = str(exc)
-        if "truncated" in message or "premature" in message.lower() or "end of file" in message.lower():
-            raise PhotoError("truncated", spath, "the file is truncated (an incomplete copy or download?)") from None
-        raise PhotoError("corrupt", spath, f"the photo is damaged ({message})") from None
-    except (ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
-        raise PhotoError("corrupt", spath, f"the photo is damaged ({exc})") from None
-    except MemoryError:
-        raise PhotoError("too_large", spath, "not enough memory to decode this image") from None
     if min(img.size) < MIN_SIDE:
         raise PhotoError("too_small", spath, f"{img.size[0]}x{img.size[1]} pixels is too small to identify")
-    try:
+    with contextlib.suppress(Exception):  # a damaged orientation tag must not cost the photo
         img = ImageOps.exif_transpose(img) or img
-    except Exception:
-        pass  # a damaged orientation tag must not cost the photo
     rgb = _to_rgb(img)
-    info = PhotoInfo(width=width, height=height, format=fmt, taken_at=taken_at, camera=camera,
-                     gps_lat=lat, gps_lon=lon)
+    info = PhotoInfo(
+        width=width, height=height, format=fmt, taken_at=taken_at, camera=camera, gps_lat=lat, gps_lon=lon
+    )
     return Photo(path=spath, image=rgb, info=info)
 
 

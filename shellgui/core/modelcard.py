@@ -39,7 +39,7 @@ class Taxon:
 
     @classmethod
     def from_label(cls, label: str, family: str = "") -> Taxon:
-        """Derive the taxonomy from a ``Genus_species`` style label (``Genus_sp``/``Genus_species`` = genus)."""
+        """Derive the taxonomy from a ``Genus_species`` label (``Genus_sp``, ``Genus_species``: a genus)."""
         parts = label.replace("_", " ").split()
         if len(parts) >= 2 and parts[0][:1].isupper():
             genus = parts[0]
@@ -75,7 +75,9 @@ class ModelCard:
     taxa: tuple[Taxon, ...]
     preprocessing: Preprocessing
     temperature: float = 1.0
-    thresholds: dict[str, float] = field(default_factory=lambda: {"species": 0.6, "genus": 0.7, "family": 0.8})
+    thresholds: dict[str, float] = field(
+        default_factory=lambda: {"species": 0.6, "genus": 0.7, "family": 0.8}
+    )
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     format: int = CARD_FORMAT
@@ -139,9 +141,13 @@ class ModelCard:
             raise ModelError("the model card lists the same label twice")
         p = self.preprocessing
         if p.input_size < 8 or p.resize_size < p.input_size:
-            raise ModelError(f"the model card's input size {p.input_size} / resize {p.resize_size} is invalid")
+            raise ModelError(
+                f"the model card's input size {p.input_size} / resize {p.resize_size} is invalid"
+            )
         if p.interpolation not in INTERPOLATIONS:
-            raise ModelError(f"the model card's interpolation {p.interpolation!r} is not one of {INTERPOLATIONS}")
+            raise ModelError(
+                f"the model card's interpolation {p.interpolation!r} is not one of {INTERPOLATIONS}"
+            )
         if len(p.mean) != 3 or len(p.std) != 3 or min(p.std) <= 0:
             raise ModelError("the model card's normalisation needs three means and three positive stds")
         if not self.temperature > 0:
@@ -155,7 +161,9 @@ class ModelCard:
                 f"the model outputs {classes} classes but its card lists {self.num_classes} labels"
             )
         if len(input_shape) != 4:
-            raise ModelError(f"the model expects a {len(input_shape)}-D input, not an image batch (N, 3, H, W)")
+            raise ModelError(
+                f"the model expects a {len(input_shape)}-D input, not an image batch (N, 3, H, W)"
+            )
         channels, height, width = input_shape[1:]
         size = self.preprocessing.input_size
         if isinstance(channels, int) and channels != 3:

@@ -86,7 +86,9 @@ def resolve_model(choice: str | None) -> Path:
         raise ModelError(f"{choice}: model file not found (see 'shellgui models' for installed models)")
     default = bundled_model_path()
     if not default.exists():
-        raise ModelError(f"the bundled default model is missing ({default}); reinstall shellgui or pass --model")
+        raise ModelError(
+            f"the bundled default model is missing ({default}); reinstall shellgui or pass --model"
+        )
     return default
 
 

@@ -20,6 +20,8 @@ from shellgui.core.errors import CatalogError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: How long to wait for another program holding the SQLite file before saying it is locked.
+SQLITE_TIMEOUT_S = 10.0
 
 
 def catalog_url(path_or_url: str | os.PathLike[str] | None) -> str:
@@ -86,7 +88,9 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
                     f"the catalogue was written by a newer shellgui (schema {current}); update shellgui"
                 ) from None
         elif inspect(connection).has_table("specimens"):
-            raise CatalogError("the database has shellgui-like tables but no schema version; refusing to touch it")
+            raise CatalogError(
+                "the database has shellgui-like tables but no schema version; refusing to touch it"
+            )
         if current != script.get_current_head() or revision != "head":
             log.info("Upgrading catalogue schema from %s to %s", current, revision)
             command.upgrade(config, revision)  # type: ignore[arg-type]
@@ -105,7 +109,9 @@ class Catalog:
         is_sqlite = self.url.startswith("sqlite")
         try:
             self.engine = create_engine(
-                self.url, connect_args={"timeout": 10} if is_sqlite else {}, pool_pre_ping=not is_sqlite
+                self.url,
+                connect_args={"timeout": SQLITE_TIMEOUT_S} if is_sqlite else {},
+                pool_pre_ping=not is_sqlite,
             )
         except Exception as exc:  # bad URL, missing driver
             raise CatalogError(f"cannot open catalogue {self.url}: {exc}") from None

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
@@ -68,10 +69,18 @@ class SpecimenRow:
 
 def _record(row: Identification) -> IdentificationRecord:
     return IdentificationRecord(
-        id=row.id, specimen_id=row.specimen_id, taxon=row.taxon, rank=row.rank, score=row.score,
-        top_k=tuple(row.top_k or ()), model_name=row.model_name, model_version=row.model_version,
-        created_at=row.created_at, verification_status=row.verification_status,
-        identified_by=row.identified_by, remarks=row.remarks,
+        id=row.id,
+        specimen_id=row.specimen_id,
+        taxon=row.taxon,
+        rank=row.rank,
+        score=row.score,
+        top_k=tuple(row.top_k or ()),
+        model_name=row.model_name,
+        model_version=row.model_version,
+        created_at=row.created_at,
+        verification_status=row.verification_status,
+        identified_by=row.identified_by,
+        remarks=row.remarks,
     )
 
 
@@ -87,34 +96,65 @@ def add_specimen(session: Session, **fields: str | None) -> Specimen:
     return specimen
 
 
-def add_photo(session: Session, specimen: Specimen, path: str, sha256: str, size_bytes: int,
-              info: PhotoInfo, thumbnail: bytes | None = None) -> Photo:
+def add_photo(
+    session: Session,
+    specimen: Specimen,
+    path: str,
+    sha256: str,
+    size_bytes: int,
+    info: PhotoInfo,
+    thumbnail: bytes | None = None,
+) -> Photo:
     photo = Photo(
-        specimen=specimen, path=path, sha256=sha256, size_bytes=size_bytes, width=info.width,
-        height=info.height, format=info.format, taken_at=info.taken_at, camera=info.camera,
-        gps_lat=info.gps_lat, gps_lon=info.gps_lon, thumbnail=thumbnail,
+        specimen=specimen,
+        path=path,
+        sha256=sha256,
+        size_bytes=size_bytes,
+        width=info.width,
+        height=info.height,
+        format=info.format,
+        taken_at=info.taken_at,
+        camera=info.camera,
+        gps_lat=info.gps_lat,
+        gps_lon=info.gps_lon,
+        thumbnail=thumbnail,
     )
     session.add(photo)
     session.flush()
     return photo
 
 
-def add_machine_identification(session: Session, specimen_id: int, prediction: Prediction,
-                               model: ModelStamp, run_id: int | None = None) -> Identification:
+def add_machine_identification(
+    session: Session, specimen_id: int, prediction: Prediction, model: ModelStamp, run_id: int | None = None
+) -> Identification:
     """Record what the model said (``PredictedByMachine``)."""
     ident = Identification(
-        specimen_id=specimen_id, taxon=prediction.taxon, rank=prediction.rank, score=prediction.score,
-        top_k=prediction.to_dict()["top_k"], model_name=model.name, model_version=model.version,
-        model_sha256=model.sha256, verification_status=PREDICTED, identified_by=None, run_id=run_id,
+        specimen_id=specimen_id,
+        taxon=prediction.taxon,
+        rank=prediction.rank,
+        score=prediction.score,
+        top_k=prediction.to_dict()["top_k"],
+        model_name=model.name,
+        model_version=model.version,
+        model_sha256=model.sha256,
+        verification_status=PREDICTED,
+        identified_by=None,
+        run_id=run_id,
     )
     session.add(ident)
     session.flush()
     return ident
 
 
-def validate_identification(session: Session, specimen_id: int, taxon: str | None, rank: str = "species",
-                            by: str | None = None, score: float | None = None,
-                            remarks: str | None = None) -> IdentificationRecord:
+def validate_identification(
+    session: Session,
+    specimen_id: int,
+    taxon: str | None,
+    rank: str = "species",
+    by: str | None = None,
+    score: float | None = None,
+    remarks: str | None = None,
+) -> IdentificationRecord:
     """Record a person's identification (``ValidatedByHuman``) as the specimen's newest.
 
     ``taxon=None`` with ``remarks=NOT_IDENTIFIABLE`` marks a photo nobody can identify.
@@ -123,10 +163,16 @@ def validate_identification(session: Session, specimen_id: int, taxon: str | Non
         raise LookupError(f"no specimen {specimen_id} in the catalogue")
     last = current_identification(session, specimen_id)
     ident = Identification(
-        specimen_id=specimen_id, taxon=taxon, rank=rank if taxon else "none", score=score,
+        specimen_id=specimen_id,
+        taxon=taxon,
+        rank=rank if taxon else "none",
+        score=score,
         top_k=list(last.top_k) if last else None,
-        model_name=last.model_name if last else None, model_version=last.model_version if last else None,
-        verification_status=VALIDATED, identified_by=by, remarks=remarks,
+        model_name=last.model_name if last else None,
+        model_version=last.model_version if last else None,
+        verification_status=VALIDATED,
+        identified_by=by,
+        remarks=remarks,
     )
     session.add(ident)
     session.flush()
@@ -139,8 +185,10 @@ def mark_not_identifiable(session: Session, specimen_id: int, by: str | None = N
 
 def current_identification(session: Session, specimen_id: int) -> IdentificationRecord | None:
     row = session.scalar(
-        select(Identification).where(Identification.specimen_id == specimen_id)
-        .order_by(Identification.id.desc()).limit(1)
+        select(Identification)
+        .where(Identification.specimen_id == specimen_id)
+        .order_by(Identification.id.desc())
+        .limit(1)
     )
     return _record(row) if row else None
 
@@ -164,14 +212,20 @@ def update_specimen(session: Session, specimen_id: int, **fields: str | None) ->
     session.flush()
 
 
-def _latest_ids() -> object:
+def _latest_ids() -> ScalarSelect[int]:
     return select(func.max(Identification.id)).group_by(Identification.specimen_id).scalar_subquery()
 
 
-def list_specimens(session: Session, text: str = "", status: str | None = None,
-                   min_score: float | None = None, max_score: float | None = None,
-                   run_id: int | None = None, order_by_score: bool = False,
-                   limit: int | None = None) -> list[SpecimenRow]:
+def list_specimens(
+    session: Session,
+    text: str = "",
+    status: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    run_id: int | None = None,
+    order_by_score: bool = False,
+    limit: int | None = None,
+) -> list[SpecimenRow]:
     """Specimens with their current identification, filtered.
 
     Args:
@@ -183,20 +237,25 @@ def list_specimens(session: Session, text: str = "", status: str | None = None,
     """
     first_photo = (
         select(Photo.specimen_id, func.min(Photo.id).label("photo_id"), func.count(Photo.id).label("n"))
-        .group_by(Photo.specimen_id).subquery()
+        .group_by(Photo.specimen_id)
+        .subquery()
     )
     query = (
         select(Specimen, Identification, Photo, first_photo.c.n)
-        .outerjoin(Identification, (Identification.specimen_id == Specimen.id)
-                   & Identification.id.in_(_latest_ids()))
+        .outerjoin(
+            Identification, (Identification.specimen_id == Specimen.id) & Identification.id.in_(_latest_ids())
+        )
         .outerjoin(first_photo, first_photo.c.specimen_id == Specimen.id)
         .outerjoin(Photo, Photo.id == first_photo.c.photo_id)
     )
     if text:
         like = f"%{text}%"
         query = query.where(
-            Identification.taxon.ilike(like) | Specimen.catalog_number.ilike(like)
-            | Specimen.locality.ilike(like) | Specimen.collector.ilike(like) | Specimen.notes.ilike(like)
+            Identification.taxon.ilike(like)
+            | Specimen.catalog_number.ilike(like)
+            | Specimen.locality.ilike(like)
+            | Specimen.collector.ilike(like)
+            | Specimen.notes.ilike(like)
         )
     if status:
         query = query.where(Identification.verification_status == status)
@@ -205,8 +264,9 @@ def list_specimens(session: Session, text: str = "", status: str | None = None,
     if max_score is not None:
         query = query.where(Identification.score <= max_score)
     if run_id is not None:
-        query = query.where(Specimen.id.in_(
-            select(Identification.specimen_id).where(Identification.run_id == run_id)))
+        query = query.where(
+            Specimen.id.in_(select(Identification.specimen_id).where(Identification.run_id == run_id))
+        )
     if order_by_score:
         query = query.order_by(Identification.score.asc().nulls_first(), Specimen.id)
     else:
@@ -215,16 +275,24 @@ def list_specimens(session: Session, text: str = "", status: str | None = None,
         query = query.limit(limit)
     rows = []
     for specimen, ident, photo, count in session.execute(query):
-        rows.append(SpecimenRow(
-            specimen_id=specimen.id, catalog_number=specimen.catalog_number, locality=specimen.locality,
-            collector=specimen.collector, collected_on=specimen.collected_on, notes=specimen.notes,
-            taxon=ident.taxon if ident else None, rank=ident.rank if ident else None,
-            score=ident.score if ident else None,
-            verification_status=ident.verification_status if ident else None,
-            photo_path=photo.path if photo else None, photo_count=int(count or 0),
-            thumbnail=photo.thumbnail if photo else None,
-            identified_at=ident.created_at if ident else None,
-        ))
+        rows.append(
+            SpecimenRow(
+                specimen_id=specimen.id,
+                catalog_number=specimen.catalog_number,
+                locality=specimen.locality,
+                collector=specimen.collector,
+                collected_on=specimen.collected_on,
+                notes=specimen.notes,
+                taxon=ident.taxon if ident else None,
+                rank=ident.rank if ident else None,
+                score=ident.score if ident else None,
+                verification_status=ident.verification_status if ident else None,
+                photo_path=photo.path if photo else None,
+                photo_count=int(count or 0),
+                thumbnail=photo.thumbnail if photo else None,
+                identified_at=ident.created_at if ident else None,
+            )
+        )
     return rows
 
 
@@ -234,7 +302,9 @@ def review_queue(session: Session, run_id: int | None = None) -> list[SpecimenRo
 
 
 def specimen_photos(session: Session, specimen_id: int) -> list[str]:
-    return list(session.scalars(select(Photo.path).where(Photo.specimen_id == specimen_id).order_by(Photo.id)))
+    return list(
+        session.scalars(select(Photo.path).where(Photo.specimen_id == specimen_id).order_by(Photo.id))
+    )
 
 
 @dataclass(frozen=True)
@@ -256,4 +326,4 @@ def validated_samples(session: Session) -> list[TrainingSample]:
         .where(Identification.taxon.is_not(None))
         .order_by(Photo.id)
     )
-    return [TrainingSample(p, t, s) for p, t, s in session.execute(query)]
+    return [TrainingSample(p, t or "", s) for p, t, s in session.execute(query)]

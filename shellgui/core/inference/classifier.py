@@ -51,8 +51,9 @@ class Classifier:
         ModelError: missing file, not an ONNX model, no card, or a card that disagrees with the graph.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str], provider: str | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, model_path: str | os.PathLike[str], provider: str | None = None, threads: int | None = None
+    ) -> None:
         import onnxruntime as ort
 
         self.path = str(model_path)
@@ -73,8 +74,9 @@ class Classifier:
             if plan.providers[0] == CUDA:
                 log.warning("CUDA session failed (%s); falling back to the CPU", first)
                 try:
-                    self.session = ort.InferenceSession(self.path, sess_options=options,
-                                                        providers=["CPUExecutionProvider"])
+                    self.session = ort.InferenceSession(
+                        self.path, sess_options=options, providers=["CPUExecutionProvider"]
+                    )
                 except Exception:
                     raise ModelError(f"{self.path}: not a usable ONNX model ({first})") from None
             else:

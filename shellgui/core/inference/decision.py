@@ -119,12 +119,26 @@ def decide(probabilities: np.ndarray, card: ModelCard, top_k: int = 5) -> Predic
     best = top[0]
     if best.rank == "species" and best.probability >= thresholds.get("species", 1.01):
         t = thresholds["species"]
-        return Prediction(top, genera, families, best.name, "species", best.probability,
-                          certainty_words(best.probability, t))
+        return Prediction(
+            top,
+            genera,
+            families,
+            best.name,
+            "species",
+            best.probability,
+            certainty_words(best.probability, t),
+        )
     for rank, ranked in (("genus", genera), ("family", families)):
         if ranked and ranked[0].probability >= thresholds.get(rank, 1.01):
             winner = ranked[0]
             name = f"{winner.name} sp." if rank == "genus" else winner.name
-            return Prediction(top, genera, families, name, rank, winner.probability,
-                              certainty_words(winner.probability, thresholds[rank]))
+            return Prediction(
+                top,
+                genera,
+                families,
+                name,
+                rank,
+                winner.probability,
+                certainty_words(winner.probability, thresholds[rank]),
+            )
     return Prediction(top, genera, families, None, "uncertain", best.probability, UNCERTAIN)

@@ -15,7 +15,7 @@ _RESAMPLE = {
 
 
 def resize_and_crop(image: Image.Image, pre: Preprocessing) -> Image.Image:
-    """Resize the shorter side to ``resize_size`` then centre-crop ``input_size`` (torchvision's semantics)."""
+    """Resize the shorter side to ``resize_size``, then centre-crop ``input_size`` (as torchvision does)."""
     width, height = image.size
     short = min(width, height)
     scale = pre.resize_size / short
@@ -31,7 +31,7 @@ def resize_and_crop(image: Image.Image, pre: Preprocessing) -> Image.Image:
 
 def to_tensor(image: Image.Image, pre: Preprocessing) -> np.ndarray:
     """One RGB image (already cropped) as a float32 CHW array, normalised unless the graph normalises."""
-    arr = np.asarray(image, dtype=np.float32) * (1.0 / 255.0)
+    arr: np.ndarray = np.asarray(image, dtype=np.float32) * np.float32(1.0 / 255.0)
     if not pre.normalize_in_graph:
         arr = (arr - np.asarray(pre.mean, dtype=np.float32)) / np.asarray(pre.std, dtype=np.float32)
     return np.ascontiguousarray(arr.transpose(2, 0, 1))

@@ -56,7 +56,9 @@ def plan_providers(preference: str | None = None) -> ProviderPlan:
         return ProviderPlan([CPU], "this ONNX Runtime build has no CUDA provider")
     if wanted != "cuda" and not nvidia_driver_present():
         return ProviderPlan([CPU], "no NVIDIA driver found")
-    return ProviderPlan([CUDA, CPU], f"CUDA requested by {source}" if wanted == "cuda" else "automatic: GPU found")
+    return ProviderPlan(
+        [CUDA, CPU], f"CUDA requested by {source}" if wanted == "cuda" else "automatic: GPU found"
+    )
 
 
 def preload_cuda_libraries() -> None:

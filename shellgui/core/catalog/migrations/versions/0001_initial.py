@@ -27,7 +27,9 @@ def upgrade() -> None:
     op.create_table(
         "photos",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("specimen_id", sa.Integer, sa.ForeignKey("specimens.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "specimen_id", sa.Integer, sa.ForeignKey("specimens.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("path", sa.Text, nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False, unique=True),
         sa.Column("size_bytes", sa.Integer, nullable=False),
@@ -70,7 +72,9 @@ def upgrade() -> None:
     op.create_table(
         "identifications",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("specimen_id", sa.Integer, sa.ForeignKey("specimens.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "specimen_id", sa.Integer, sa.ForeignKey("specimens.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("taxon", sa.String(200)),
         sa.Column("rank", sa.String(16), nullable=False),
         sa.Column("score", sa.Float),

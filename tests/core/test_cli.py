@@ -1,0 +1,127 @@
+"""The ``shellgui`` command through real subprocesses: exit codes, one-line errors, JSON, light imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+
+def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "SHELLGUI_HOME": str(home),
+        "SHELLGUI_PROVIDER": "cpu",
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "shellgui", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_identify_json_and_record(tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path]) -> None:
+    home = tmp_path / "home"
+    proc = run(
+        "identify", str(colour_photos["red"]), "--json", "--top-k", "2", "--model", str(tiny_model), home=home
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["results"][0]["taxon"] == "Redia rubra" and len(data["results"][0]["top_k"]) == 2
+    assert data["results"][0]["specimen_id"] == 1 and data["model"]["provider"] == "CPU"
+    assert (home / "data" / "catalogue.sqlite").exists()
+
+
+def test_identify_some_bad_inputs_exit_1(
+    tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path]
+) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("nope")
+    proc = run(
+        "identify",
+        str(colour_photos["blue"]),
+        str(bad),
+        "--no-record",
+        "--model",
+        str(tiny_model),
+        home=tmp_path / "h",
+    )
+    assert proc.returncode == 1
+    assert "Caerulea azurea" in proc.stdout
+    assert proc.stderr.strip().splitlines() == [
+        f"shellgui: error: {bad}: not a photo in a format shellgui reads (JPEG, PNG, TIFF, WebP, BMP)"
+    ]
+    assert not (tmp_path / "h" / "data" / "catalogue.sqlite").exists()
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run("identify", home=tmp_path).returncode == 2
+    assert run("export", "--format", "xls", "x", home=tmp_path).returncode == 2
+    assert run("frobnicate", home=tmp_path).returncode == 2
+
+
+def test_missing_model_is_one_clear_line(tmp_path: Path, colour_photos: dict[str, Path]) -> None:
+    proc = run("identify", str(colour_photos["red"]), "--model", str(tmp_path / "none.onnx"), home=tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "model file not found" in proc.stderr
+
+
+def test_catalog_export_and_models(tmp_path: Path, tiny_model: Path) -> None:
+    home = tmp_path / "home"
+    folder = tmp_path / "drawer"
+    folder.mkdir()
+    for i in range(5):
+        Image.new("RGB", (40, 40), (40 * i, 200, 30)).save(folder / f"{i}.png")
+    proc = run("catalog", str(folder), "--model", str(tiny_model), "--batch-size", "2", home=home)
+    assert proc.returncode == 0, proc.stderr
+    assert "5 catalogued" in proc.stdout
+    out = tmp_path / "export.csv"
+    assert run("export", "--format", "csv", str(out), home=home).returncode == 0
+    assert len(out.read_text(encoding="utf-8-sig").strip().splitlines()) == 6
+    installed = run("models", "--install", str(tiny_model), home=home)
+    assert installed.returncode == 0, installed.stderr
+    listing = run("models", home=home)
+    assert "tiny-test 1.0 (installed)" in listing.stdout
+    card = run("models", "--card", str(tiny_model), home=home)
+    assert json.loads(card.stdout)["name"] == "tiny-test"
+
+
+def test_help_is_fast_and_light(tmp_path: Path) -> None:
+    code = (
+        "import sys, time; t=time.perf_counter(); import shellgui, shellgui.cli; "
+        "heavy=[m for m in ('torch','torchvision','PySide6','onnxruntime','numpy') if m in sys.modules]; "
+        "print(heavy, time.perf_counter()-t)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    heavy, seconds = proc.stdout.rsplit(" ", 1)
+    assert heavy == "[]" and float(seconds) < 0.5
+    start = time.perf_counter()
+    assert run("--help", home=tmp_path).returncode == 0
+    assert time.perf_counter() - start < 3.0  # includes the interpreter start-up
+
+
+def test_core_never_imports_qt_or_torch(
+    tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path]
+) -> None:
+    code = f"""
+import pkgutil, importlib, sys, shellgui.core
+for m in pkgutil.walk_packages(shellgui.core.__path__, "shellgui.core."):
+    importlib.import_module(m.name)
+from shellgui.core.identify import identify_paths
+from shellgui.core.inference import Classifier
+identify_paths(Classifier({str(tiny_model)!r}), [{str(colour_photos["red"])!r}])
+print([m for m in ("torch", "torchvision", "PySide6", "shellgui.qt", "trainer") if m in sys.modules])
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SHELLGUI_HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
