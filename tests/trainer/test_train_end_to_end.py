@@ -1,0 +1,153 @@
+"""shellgui-train end to end on tiny data: export checks, app loading, resume, catalogue data, DDP, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import SMALL
+from shellgui.core.imaging import open_photo
+from shellgui.core.inference import Classifier
+from trainer.cli import main
+
+
+@pytest.fixture
+def b0_weights(tmp_path: Path) -> Path:
+    """A local 'pretrained' weights file (random, seeded): exercises --weights PATH and both stages."""
+    import timm
+
+    torch.manual_seed(0)
+    path = tmp_path / "b0.pth"
+    torch.save(timm.create_model("tf_efficientnetv2_b0", pretrained=False).state_dict(), path)
+    return path
+
+
+@pytest.mark.slow
+def test_two_stage_training_exports_a_model_the_app_uses(tmp_path: Path, shells: Path, b0_weights: Path,
+                                                        shellgui_home: Path) -> None:
+    run = tmp_path / "run"
+    code = main([str(shells), "--out", str(run), "--weights", str(b0_weights), "--head-epochs", "1",
+                 "--epochs", "2", "--unfreeze", "20", "--install", "--name", "fixture-model", *SMALL])
+    assert code == 0
+    for name in ("model.onnx", "report.md", "confusion_test.png", "curves.png", "calibration.png",
+                 "class_counts.json", "export_check.json", "metrics.jsonl", "args.json", "summary.json"):
+        assert (run / name).exists(), name
+    check = json.loads((run / "export_check.json").read_text())
+    assert check["passed"] and check["max_abs_logit_diff_onnx_vs_torch"] < 1e-3
+    history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [h["stage"] for h in history] == [1, 2, 2]
+    report = (run / "report.md").read_text()
+    assert "top-1 accuracy" in report and "Alia_unifasciata" in report
+    installed = list((shellgui_home / "data" / "models").glob("*.onnx"))
+    assert len(installed) == 1
+    classifier = Classifier(installed[0])
+    card = classifier.card
+    assert card.labels == ["Alia_unifasciata", "Bistolida_diauges", "Bolinus_brandaris"]
+    assert card.preprocessing.input_size == 64 and card.preprocessing.normalize_in_graph
+    assert card.provenance["training_data_hash"] and card.temperature > 0
+    assert set(card.thresholds) == {"species", "genus", "family"}
+    prediction = classifier.identify([open_photo(next(shells.glob("*/*.jpg")))])[0]
+    assert abs(sum(t.probability for t in prediction.top_k) - 1) < 1e-5
+
+
+@pytest.mark.slow
+def test_resume_after_interruption(tmp_path: Path, shells: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainer.train import Trainer
+
+    run = tmp_path / "run"
+    original = Trainer.run_epoch
+    calls = {"n": 0}
+
+    def interrupted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "run_epoch", interrupted)
+    assert main([str(shells), "--out", str(run), "--weights", "none", "--epochs", "3", *SMALL]) == 1
+    assert (run / "checkpoint.pt").exists() and not (run / "model.onnx").exists()
+    monkeypatch.setattr(Trainer, "run_epoch", original)
+    assert main(["--resume", str(run)]) == 0
+    history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert (run / "model.onnx").exists()
+
+
+@pytest.mark.slow
+def test_from_catalog_uses_validated_identifications(tmp_path: Path, shells: Path) -> None:
+    from shellgui.core.catalog import Catalog
+    from shellgui.core.catalog import repository as repo
+    from shellgui.core.imaging import file_sha256
+
+    catalog = Catalog(tmp_path / "c.sqlite")
+    with catalog.session() as s, s.begin():
+        for i, path in enumerate(sorted(shells.glob("*/*_A.jpg"))):
+            specimen = repo.add_specimen(s)
+            for view in (path, path.with_name(path.name.replace("_A.jpg", "_B.jpg"))):
+                photo = open_photo(view)
+                repo.add_photo(s, specimen, str(view), file_sha256(view), view.stat().st_size, photo.info)
+            taxon = path.parent.name.replace("_", " ")
+            if i % 4 != 3:  # one specimen per taxon is left unvalidated: it must not be used
+                repo.validate_identification(s, specimen.id, taxon, by="test")
+    run = tmp_path / "run"
+    code = main(["--from-catalog", str(tmp_path / "c.sqlite"), "--out", str(run), "--weights", "none",
+                 "--epochs", "1", *SMALL, "--val-fraction", "0.34", "--test-fraction", "0.34"])
+    assert code == 0
+    counts = json.loads((run / "class_counts.json").read_text())["counts"]
+    assert sum(sum(c.values()) for c in counts.values()) == 18
+    assert set(counts["train"]) == {"Alia_unifasciata", "Bistolida_diauges", "Bolinus_brandaris"}
+
+
+def test_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    cases = {"empty": "has no photos", "single": "only one class", "unreadable": "none of the photos could be read"}
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "single" / "Bolinus_brandaris").mkdir(parents=True)
+    Image.new("RGB", (40, 40)).save(tmp_path / "single" / "Bolinus_brandaris" / "a.jpg")
+    for label in ("A_a", "B_b"):
+        (tmp_path / "unreadable" / label).mkdir(parents=True)
+        (tmp_path / "unreadable" / label / "x.jpg").write_bytes(b"not a photo")
+    for folder, message in cases.items():
+        assert main([str(tmp_path / folder), "--out", str(tmp_path / f"run-{folder}"), "--weights", "none"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("shellgui-train: error:") and message in err and "Traceback" not in err
+    assert main([]) == 2
+
+
+def test_imagenet_weights_offline_is_explained(tmp_path: Path, shells: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import timm
+
+    def offline(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("pretrained"):
+            raise OSError("We couldn't connect to 'https://huggingface.co' (offline)")
+        return original(*args, **kwargs)
+
+    original = timm.create_model
+    monkeypatch.setattr(timm, "create_model", offline)
+    assert main([str(shells), "--out", str(tmp_path / "r"), "--weights", "imagenet", *SMALL]) == 1
+    err = capsys.readouterr().err
+    assert "--weights PATH" in err and "--weights none" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ddp_with_two_cpu_processes(tmp_path: Path, shells: Path) -> None:
+    run = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29533",
+         "-m", "trainer.cli", str(shells), "--out", str(run), "--weights", "none", "--epochs", "2", *SMALL],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (run / "model.onnx").exists()
+    history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(history) == 2

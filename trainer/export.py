@@ -1,0 +1,107 @@
+"""Export to a self-describing ONNX model, then prove it predicts what the trained network predicts.
+
+The run fails unless (1) the ONNX checker passes, (2) ONNX Runtime's logits match PyTorch's on real
+validation photos, and (3) the app's own preprocessing of those photos matches the trainer's evaluation
+transform closely enough that both give the same answers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from shellgui.core.modelcard import METADATA_KEY, ModelCard
+from trainer.data import Sample
+from trainer.transforms import eval_transform
+
+LOGIT_ATOL = 2e-3
+PIXEL_MEAN_TOL = 0.01
+
+
+class ExportError(Exception):
+    """The exported model failed a check; the model is not installed."""
+
+
+class NormalisedModel(nn.Module):
+    """Folds the normalisation into the graph: the ONNX input is RGB in [0, 1]."""
+
+    def __init__(self, model: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model((x - self.mean) / self.std)
+
+
+def export_onnx(wrapped: nn.Module, card: ModelCard, out: Path) -> Path:
+    """Write the ONNX file with a dynamic batch axis and the card in its metadata."""
+    import onnx
+
+    size = card.preprocessing.input_size
+    wrapped = wrapped.eval().to("cpu", memory_format=torch.contiguous_format)
+    example = torch.rand(1, 3, size, size)
+    tmp = out.with_suffix(".tmp.onnx")
+    torch.onnx.export(wrapped, (example,), str(tmp), input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
+    model = onnx.load(str(tmp))
+    onnx.helper.set_model_props(model, {METADATA_KEY: card.to_json()})
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"the ONNX checker rejected the export: {exc}") from None
+    onnx.save(model, str(out))
+    tmp.unlink(missing_ok=True)
+    return out
+
+
+def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], size: int) -> dict[str, Any]:
+    """Compare ONNX Runtime with PyTorch, and the app's preprocessing with the trainer's, on real photos."""
+    from shellgui.core.imaging import open_photo
+    from shellgui.core.inference import Classifier
+
+    if not samples:
+        raise ExportError("no validation photos to verify the export against")
+    classifier = Classifier(onnx_path, provider="cpu")
+    transform = eval_transform(size)
+    trainer_inputs = torch.stack([transform(open_photo(s.path).image) for s in samples])
+    app_inputs = np.stack([classifier.prepare(open_photo(s.path, min_side=classifier.min_decode_side))
+                           for s in samples])
+    with torch.no_grad():
+        torch_logits = wrapped.eval().cpu()(trainer_inputs).numpy()
+    ort_logits = classifier.logits(trainer_inputs.numpy())
+    app_logits = classifier.logits(app_inputs)
+    logit_diff = float(np.abs(torch_logits - ort_logits).max())
+    scale = max(1.0, float(np.abs(torch_logits).max()))
+    pixel_diff = float(np.abs(app_inputs - trainer_inputs.numpy()).mean())
+    sorted_logits = np.sort(torch_logits, axis=1)
+    clear = (sorted_logits[:, -1] - sorted_logits[:, -2]) > 0.1  # ties may flip on tiny pixel changes
+    agree = float((app_logits.argmax(1) == torch_logits.argmax(1))[clear].mean()) if clear.any() else 1.0
+    report = {
+        "photos": len(samples),
+        "max_abs_logit_diff_onnx_vs_torch": logit_diff,
+        "logit_tolerance": LOGIT_ATOL * scale,
+        "mean_abs_pixel_diff_app_vs_trainer": pixel_diff,
+        "pixel_tolerance": PIXEL_MEAN_TOL,
+        "top1_agreement_app_vs_trainer": agree,
+        "provider": classifier.device,
+    }
+    problems = []
+    if logit_diff > LOGIT_ATOL * scale:
+        problems.append(f"ONNX Runtime logits differ from PyTorch by {logit_diff:.2g}")
+    if pixel_diff > PIXEL_MEAN_TOL:
+        problems.append(f"the app's preprocessing differs from the trainer's by {pixel_diff:.3f} per pixel")
+    if agree < 1.0:
+        problems.append(f"the app's preprocessing changes the top-1 answer on {1 - agree:.0%} of photos")
+    report["passed"] = not problems
+    (onnx_path.parent / "export_check.json").write_text(json.dumps(report, indent=2))
+    if problems:
+        raise ExportError("export verification failed: " + "; ".join(problems))
+    return report
