@@ -34,8 +34,9 @@ class Architecture:
     unfreeze: int  # default number of top layers (parametrised leaf modules) to train in stage 2
     torchvision_weights: str = ""
 
-    def build(self, num_classes: int, weights: str = "none", dropout: float = 0.2,
-              drop_path: float = 0.1) -> nn.Module:
+    def build(
+        self, num_classes: int, weights: str = "none", dropout: float = 0.2, drop_path: float = 0.1
+    ) -> nn.Module:
         """Build the network with a new ``num_classes`` head.
 
         Args:
@@ -69,8 +70,9 @@ class Architecture:
         import timm
 
         try:
-            return timm.create_model(self.builder_name, pretrained=pretrained, drop_rate=dropout,
-                                     drop_path_rate=drop_path)
+            return timm.create_model(
+                self.builder_name, pretrained=pretrained, drop_rate=dropout, drop_path_rate=drop_path
+            )
         except Exception as exc:  # hub errors come in many types
             if not pretrained:
                 raise
@@ -111,12 +113,36 @@ def load_local_weights(model: nn.Module, path: Path) -> None:
 REGISTRY: dict[str, Architecture] = {
     a.name: a
     for a in (
-        Architecture("efficientnet_v2_s", "torchvision", "efficientnet_v2_s", 384, IMAGENET_MEAN,
-                     IMAGENET_STD, 80, "EfficientNet_V2_S_Weights.IMAGENET1K_V1"),
-        Architecture("efficientnet_v2_m", "torchvision", "efficientnet_v2_m", 480, IMAGENET_MEAN,
-                     IMAGENET_STD, 100, "EfficientNet_V2_M_Weights.IMAGENET1K_V1"),
-        Architecture("efficientnet_v2_l", "torchvision", "efficientnet_v2_l", 480, IMAGENET_MEAN,
-                     IMAGENET_STD, 120, "EfficientNet_V2_L_Weights.IMAGENET1K_V1"),
+        Architecture(
+            "efficientnet_v2_s",
+            "torchvision",
+            "efficientnet_v2_s",
+            384,
+            IMAGENET_MEAN,
+            IMAGENET_STD,
+            80,
+            "EfficientNet_V2_S_Weights.IMAGENET1K_V1",
+        ),
+        Architecture(
+            "efficientnet_v2_m",
+            "torchvision",
+            "efficientnet_v2_m",
+            480,
+            IMAGENET_MEAN,
+            IMAGENET_STD,
+            100,
+            "EfficientNet_V2_M_Weights.IMAGENET1K_V1",
+        ),
+        Architecture(
+            "efficientnet_v2_l",
+            "torchvision",
+            "efficientnet_v2_l",
+            480,
+            IMAGENET_MEAN,
+            IMAGENET_STD,
+            120,
+            "EfficientNet_V2_L_Weights.IMAGENET1K_V1",
+        ),
         Architecture("efficientnetv2_b0", "timm", "tf_efficientnetv2_b0", 224, TF_MEAN, TF_STD, 40),
         Architecture("efficientnetv2_b1", "timm", "tf_efficientnetv2_b1", 240, TF_MEAN, TF_STD, 50),
         Architecture("efficientnetv2_b2", "timm", "tf_efficientnetv2_b2", 260, TF_MEAN, TF_STD, 60),
@@ -163,5 +189,7 @@ def set_trainable(model: nn.Module, top_layers: int | None) -> int:
 def freeze_batchnorm_stats(model: nn.Module) -> None:
     """Keep frozen BatchNorm layers in eval mode (call after ``model.train()``)."""
     for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in m.parameters()):
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(
+            p.requires_grad for p in m.parameters()
+        ):
             m.eval()

@@ -39,7 +39,9 @@ def expected_calibration_error(probs: np.ndarray, targets: np.ndarray, bins: int
     return float(ece)
 
 
-def _rank_scores(probs: np.ndarray, targets: np.ndarray, taxa: list[Taxon], rank: str) -> tuple[np.ndarray, np.ndarray]:
+def _rank_scores(
+    probs: np.ndarray, targets: np.ndarray, taxa: list[Taxon], rank: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Per sample: the best probability at ``rank`` and whether that group contains the true label."""
     if rank == "species":
         return probs.max(axis=1), probs.argmax(axis=1) == targets
@@ -54,8 +56,14 @@ def _rank_scores(probs: np.ndarray, targets: np.ndarray, taxa: list[Taxon], rank
     return grouped.max(axis=1), best == truth
 
 
-def fit_thresholds(probs: np.ndarray, targets: np.ndarray, taxa: list[Taxon], target_precision: float = 0.9,
-                   min_support: int = 3, floor: float = 0.4) -> dict[str, float]:
+def fit_thresholds(
+    probs: np.ndarray,
+    targets: np.ndarray,
+    taxa: list[Taxon],
+    target_precision: float = 0.9,
+    min_support: int = 3,
+    floor: float = 0.4,
+) -> dict[str, float]:
     """Per rank, the lowest threshold whose accepted validation answers are at least ``target_precision``
     correct. With too little validation data the conservative defaults are kept."""
     thresholds = dict(DEFAULT_THRESHOLDS)

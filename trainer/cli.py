@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,19 @@ def build_parser() -> argparse.ArgumentParser:
     from trainer.architectures import REGISTRY
     from trainer.data import DEFAULT_VIEW_PATTERN
 
-    p = argparse.ArgumentParser(prog="shellgui-train", description=DESCRIPTION,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="shellgui-train", description=DESCRIPTION, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     src = p.add_argument_group("data")
     src.add_argument("data", nargs="?", help="folder with one sub-folder of photos per taxon")
-    src.add_argument("--from-catalog", metavar="DB", help="train on ValidatedByHuman photos of a shellgui catalogue")
-    src.add_argument("--view-pattern", default=DEFAULT_VIEW_PATTERN,
-                     help="regex removed from file names to get the specimen id (views stay together)")
+    src.add_argument(
+        "--from-catalog", metavar="DB", help="train on ValidatedByHuman photos of a shellgui catalogue"
+    )
+    src.add_argument(
+        "--view-pattern",
+        default=DEFAULT_VIEW_PATTERN,
+        help="regex removed from file names to get the specimen id (views stay together)",
+    )
     src.add_argument("--taxonomy", metavar="CSV", help="CSV with label,name,genus,family,... columns")
     src.add_argument("--val-fraction", type=float, default=0.15)
     src.add_argument("--test-fraction", type=float, default=0.15)
@@ -40,9 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = p.add_argument_group("model")
     model.add_argument("--arch", default="efficientnetv2_b0", choices=sorted(REGISTRY))
-    model.add_argument("--weights", default="imagenet",
-                       help="'imagenet' (cached download), 'none' (from scratch) or a local weights file")
-    model.add_argument("--image-size", type=int, default=0, help="final training size (0: the architecture's)")
+    model.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet' (cached download), 'none' (from scratch) or a local weights file",
+    )
+    model.add_argument(
+        "--image-size", type=int, default=0, help="final training size (0: the architecture's)"
+    )
     model.add_argument("--min-image-size", type=int, default=0, help="progressive learning start size")
     model.add_argument("--name", default="", help="model name in the card (default: the output folder name)")
     model.add_argument("--version", default="", help="model version (default: today's date)")
@@ -50,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec = p.add_argument_group("recipe")
     rec.add_argument("--head-epochs", type=int, default=3, help="stage 1: the new head on a frozen backbone")
     rec.add_argument("--epochs", type=int, default=30, help="stage 2: top layers unfrozen")
-    rec.add_argument("--unfreeze", type=int, default=-1, help="top layers to unfreeze (-1: default for the size)")
+    rec.add_argument(
+        "--unfreeze", type=int, default=-1, help="top layers to unfreeze (-1: default for the size)"
+    )
     rec.add_argument("--batch-size", type=int, default=64)
     rec.add_argument("--lr", type=float, default=1e-3)
     rec.add_argument("--finetune-lr", type=float, default=3e-4)
@@ -59,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--dropout", type=float, default=0.3)
     rec.add_argument("--drop-path", type=float, default=0.2, help="stochastic depth rate")
     rec.add_argument("--augment", choices=("randaugment", "trivialaugment", "none"), default="randaugment")
-    rec.add_argument("--hflip", action="store_true", help="mirror flips (off: mirroring reverses shell coiling)")
+    rec.add_argument(
+        "--hflip", action="store_true", help="mirror flips (off: mirroring reverses shell coiling)"
+    )
     rec.add_argument("--mixup", type=float, default=0.0)
     rec.add_argument("--cutmix", type=float, default=0.0)
     rec.add_argument("--balance", choices=("loss", "sampler", "none"), default="loss")
@@ -73,9 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_argument_group("output")
     out.add_argument("--out", default="", help="run folder (default runs/<date-time>)")
     out.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    out.add_argument("--install", action="store_true", help="install the model where 'shellgui models' finds it")
-    out.add_argument("--target-precision", type=float, default=0.9,
-                     help="precision the decision thresholds aim for on validation photos")
+    out.add_argument(
+        "--install", action="store_true", help="install the model where 'shellgui models' finds it"
+    )
+    out.add_argument(
+        "--target-precision",
+        type=float,
+        default=0.9,
+        help="precision the decision thresholds aim for on validation photos",
+    )
     return p
 
 
@@ -88,13 +109,31 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from trainer.train import TrainConfig
 
     return TrainConfig(
-        architecture=args.arch, weights=args.weights, image_size=args.image_size,
-        min_image_size=args.min_image_size, head_epochs=args.head_epochs, epochs=args.epochs,
-        unfreeze=args.unfreeze, batch_size=args.batch_size, lr=args.lr, finetune_lr=args.finetune_lr,
-        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, dropout=args.dropout,
-        drop_path=args.drop_path, augment=args.augment, hflip=args.hflip, mixup=args.mixup, cutmix=args.cutmix,
-        balance=args.balance, patience=args.patience, seed=args.seed, workers=args.workers, device=args.device,
-        amp=not args.no_amp, max_train_batches=args.max_train_batches,
+        architecture=args.arch,
+        weights=args.weights,
+        image_size=args.image_size,
+        min_image_size=args.min_image_size,
+        head_epochs=args.head_epochs,
+        epochs=args.epochs,
+        unfreeze=args.unfreeze,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        finetune_lr=args.finetune_lr,
+        weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
+        dropout=args.dropout,
+        drop_path=args.drop_path,
+        augment=args.augment,
+        hflip=args.hflip,
+        mixup=args.mixup,
+        cutmix=args.cutmix,
+        balance=args.balance,
+        patience=args.patience,
+        seed=args.seed,
+        workers=args.workers,
+        device=args.device,
+        amp=not args.no_amp,
+        max_train_batches=args.max_train_batches,
     )
 
 
@@ -131,7 +170,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     from trainer import data as D
     from trainer.calibration import expected_calibration_error, fit_temperature, fit_thresholds
     from trainer.export import NormalisedModel, export_onnx, verify_export
-    from trainer.report import classification_metrics, plot_confusion, plot_curves, plot_reliability, write_report
+    from trainer.report import (
+        classification_metrics,
+        plot_confusion,
+        plot_curves,
+        plot_reliability,
+        write_report,
+    )
     from trainer.train import Trainer, seed_everything
     from trainer.transforms import resize_for
 
@@ -147,19 +192,25 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         source = args.data_source or f"folder {Path(args.data).name}"
     samples = D.check_readable(samples)
     splits = D.split_by_specimen(samples, args.val_fraction, args.test_fraction, config.seed)
-    splits.taxa = D.build_taxa(splits.labels, D.read_taxonomy_csv(Path(args.taxonomy) if args.taxonomy else None))
+    splits.taxa = D.build_taxa(
+        splits.labels, D.read_taxonomy_csv(Path(args.taxonomy) if args.taxonomy else None)
+    )
     trainer = Trainer(config, splits, run_dir)
     main_rank = trainer.rank == 0
     warnings: list[str] = []
     if main_rank:
         warnings = D.report_counts(splits, run_dir / "class_counts.json")
-        (run_dir / "args.json").write_text(json.dumps({"argv": [a for a in argv if a != "--install"],
-                                                        "config": asdict(config)}, indent=2))
-        (run_dir / "splits.json").write_text(json.dumps(
-            {k: [s.path for s in getattr(splits, k)] for k in ("train", "val", "test")}, indent=1))
+        (run_dir / "args.json").write_text(
+            json.dumps({"argv": [a for a in argv if a != "--install"], "config": asdict(config)}, indent=2)
+        )
+        (run_dir / "splits.json").write_text(
+            json.dumps({k: [s.path for s in getattr(splits, k)] for k in ("train", "val", "test")}, indent=1)
+        )
         if config.weights == "none":
-            warnings.append("trained from scratch (no ImageNet weights): expect much lower accuracy than a "
-                            "pretrained start")
+            warnings.append(
+                "trained from scratch (no ImageNet weights): expect much lower accuracy than a "
+                "pretrained start"
+            )
     resume = run_dir / "checkpoint.pt" if args.resume and (run_dir / "checkpoint.pt").exists() else None
     started = time.monotonic()
     state = trainer.fit(resume_from=resume)
@@ -180,49 +231,87 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     test_metrics = classification_metrics(test_probs, test_targets, splits.labels)
     val_metrics = classification_metrics(val_after, val_targets, splits.labels)
     calibration = {
-        "temperature": temperature, "thresholds": thresholds, "target_precision": args.target_precision,
+        "temperature": temperature,
+        "thresholds": thresholds,
+        "target_precision": args.target_precision,
         "ece_before": expected_calibration_error(val_before, val_targets),
         "ece_after": expected_calibration_error(val_after, val_targets),
     }
     arch = config.arch
     card = ModelCard(
-        name=args.name or run_dir.name, version=args.version or datetime.now(timezone.utc).strftime("%Y.%m.%d"),
+        name=args.name or run_dir.name,
+        version=args.version or datetime.now(timezone.utc).strftime("%Y.%m.%d"),
         taxa=tuple(splits.taxa),
-        preprocessing=Preprocessing(input_size=size, resize_size=resize_for(size), interpolation="bilinear",
-                                    mean=arch.mean, std=arch.std, normalize_in_graph=True),
-        temperature=temperature, thresholds=thresholds,
-        metrics={"test_top1": test_metrics["top1"], "test_top3": test_metrics["top3"],
-                 "test_macro_f1": test_metrics["macro_f1"], "val_top1": val_metrics["top1"],
-                 "test_photos": float(test_metrics["n"]), "ece_after": calibration["ece_after"]},
-        provenance={"architecture": config.architecture, "weights": config.weights,
-                    "training_data_hash": splits.data_hash(), "data_source": source,
-                    "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "split": "by specimen", "versions": {"torch": torch.__version__, "shellgui-train": "0.1.0",
-                                                         "numpy": np.__version__},
-                    "classes": len(splits.labels), "train_photos": len(splits.train)},
+        preprocessing=Preprocessing(
+            input_size=size,
+            resize_size=resize_for(size),
+            interpolation="bilinear",
+            mean=arch.mean,
+            std=arch.std,
+            normalize_in_graph=True,
+        ),
+        temperature=temperature,
+        thresholds=thresholds,
+        metrics={
+            "test_top1": test_metrics["top1"],
+            "test_top3": test_metrics["top3"],
+            "test_macro_f1": test_metrics["macro_f1"],
+            "val_top1": val_metrics["top1"],
+            "test_photos": float(test_metrics["n"]),
+            "ece_after": calibration["ece_after"],
+        },
+        provenance={
+            "architecture": config.architecture,
+            "weights": config.weights,
+            "training_data_hash": splits.data_hash(),
+            "data_source": source,
+            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "split": "by specimen",
+            "versions": {"torch": torch.__version__, "shellgui-train": "0.1.0", "numpy": np.__version__},
+            "classes": len(splits.labels),
+            "train_photos": len(splits.train),
+        },
     )
     wrapped = NormalisedModel(trainer.model, arch.mean, arch.std)
     onnx_path = export_onnx(wrapped, card, run_dir / "model.onnx")
     check = verify_export(onnx_path, wrapped, (splits.val or splits.train)[:16], size)
-    print(f"Export verified on {check['photos']} photos: logits within {check['max_abs_logit_diff_onnx_vs_torch']:.1e}, "
-          f"app preprocessing within {check['mean_abs_pixel_diff_app_vs_trainer']:.4f} per pixel")
+    print(
+        f"Export verified on {check['photos']} photos: logits within "
+        f"{check['max_abs_logit_diff_onnx_vs_torch']:.1e}, "
+        f"app preprocessing within {check['mean_abs_pixel_diff_app_vs_trainer']:.4f} per pixel"
+    )
     plot_confusion(test_metrics["confusion"], splits.labels, run_dir / "confusion_test.png", "Test photos")
     if state["history"]:
         plot_curves(state["history"], run_dir / "curves.png")
     if len(val_targets):
         plot_reliability(val_before, val_after, val_targets, run_dir / "calibration.png")
     summary = {
-        "model_name": card.name, "model_version": card.version, "architecture": config.architecture,
-        "weights": config.weights, "image_size": size, "data_source": source, "num_classes": len(splits.labels),
-        "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
-        "epochs_run": len(state["history"]), "best_epoch": state["best_epoch"],
-        "train_seconds": state["train_seconds"], "wall_seconds": time.monotonic() - started,
-        "device": str(trainer.device), "test": test_metrics, "val": val_metrics, "calibration": calibration,
-        "export_check": check, "warnings": warnings,
+        "model_name": card.name,
+        "model_version": card.version,
+        "architecture": config.architecture,
+        "weights": config.weights,
+        "image_size": size,
+        "data_source": source,
+        "num_classes": len(splits.labels),
+        "n_train": len(splits.train),
+        "n_val": len(splits.val),
+        "n_test": len(splits.test),
+        "epochs_run": len(state["history"]),
+        "best_epoch": state["best_epoch"],
+        "train_seconds": state["train_seconds"],
+        "wall_seconds": time.monotonic() - started,
+        "device": str(trainer.device),
+        "test": test_metrics,
+        "val": val_metrics,
+        "calibration": calibration,
+        "export_check": check,
+        "warnings": warnings,
     }
     report = write_report(run_dir, summary)
-    print(f"Test (held-out specimens): top-1 {test_metrics['top1']:.3f}, top-3 {test_metrics['top3']:.3f}, "
-          f"macro-F1 {test_metrics['macro_f1']:.3f} on {test_metrics['n']} photos")
+    print(
+        f"Test (held-out specimens): top-1 {test_metrics['top1']:.3f}, top-3 {test_metrics['top3']:.3f}, "
+        f"macro-F1 {test_metrics['macro_f1']:.3f} on {test_metrics['n']} photos"
+    )
     print(f"Model: {onnx_path}\nReport: {report}")
     if args.install:
         from shellgui.core.models import install_model

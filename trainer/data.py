@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 #: Removed from a file stem to get the specimen id: ``Bolinus_brandaris_3_A`` -> ``Bolinus_brandaris_3``,
 #: ``JPGImagesDELA_01_DORSAL.1`` -> ``JPGImagesDELA_01.1``.
-DEFAULT_VIEW_PATTERN = r"[_-](?:[A-Da-d]|DORSAL|VENTRAL|LATERAL|dorsal|ventral|lateral|apertural|abapertural)(?=$|[._-])"
+DEFAULT_VIEW_PATTERN = (
+    r"[_-](?:[A-Da-d]|DORSAL|VENTRAL|LATERAL|dorsal|ventral|lateral|apertural|abapertural)(?=$|[._-])"
+)
 MIN_TRAIN_PER_CLASS = 5
 NO_PHOTOS = "the data set has no photos (expected one sub-folder of photos per taxon)"
 
@@ -89,7 +91,9 @@ def samples_from_catalog(db: str) -> list[Sample]:
     with catalog.session() as session:
         rows = validated_samples(session)
     catalog.close()
-    return [Sample(r.path, r.taxon.replace(" ", "_").replace(".", ""), f"specimen-{r.specimen_id}") for r in rows]
+    return [
+        Sample(r.path, r.taxon.replace(" ", "_").replace(".", ""), f"specimen-{r.specimen_id}") for r in rows
+    ]
 
 
 def check_readable(samples: list[Sample]) -> list[Sample]:
@@ -112,8 +116,9 @@ def check_readable(samples: list[Sample]) -> list[Sample]:
     return good
 
 
-def split_by_specimen(samples: list[Sample], val_fraction: float = 0.15, test_fraction: float = 0.15,
-                      seed: int = 0) -> Splits:
+def split_by_specimen(
+    samples: list[Sample], val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
+) -> Splits:
     """Stratified, seeded split where every specimen's photos stay together."""
     if not samples:
         raise DataError(NO_PHOTOS)
@@ -154,9 +159,16 @@ def build_taxa(labels: list[str], taxonomy: dict[str, dict[str, str]]) -> list[T
         base = Taxon.from_label(label)
         extra = taxonomy.get(label, {})
         higher = {k: v for k, v in extra.items() if k not in ("name", "genus", "family", "rank") and v}
-        taxa.append(Taxon(label=label, name=extra.get("name") or base.name, rank=extra.get("rank") or base.rank,
-                          genus=extra.get("genus") or base.genus, family=extra.get("family") or base.family,
-                          higher=higher))
+        taxa.append(
+            Taxon(
+                label=label,
+                name=extra.get("name") or base.name,
+                rank=extra.get("rank") or base.rank,
+                genus=extra.get("genus") or base.genus,
+                family=extra.get("family") or base.family,
+                higher=higher,
+            )
+        )
     return taxa
 
 

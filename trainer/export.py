@@ -48,9 +48,16 @@ def export_onnx(wrapped: nn.Module, card: ModelCard, out: Path) -> Path:
     wrapped = wrapped.eval().to("cpu", memory_format=torch.contiguous_format)
     example = torch.rand(1, 3, size, size)
     tmp = out.with_suffix(".tmp.onnx")
-    torch.onnx.export(wrapped, (example,), str(tmp), input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
-                      dynamo=False)
+    torch.onnx.export(
+        wrapped,
+        (example,),
+        str(tmp),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
     model = onnx.load(str(tmp))
     onnx.helper.set_model_props(model, {METADATA_KEY: card.to_json()})
     try:
@@ -72,8 +79,9 @@ def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], si
     classifier = Classifier(onnx_path, provider="cpu")
     transform = eval_transform(size)
     trainer_inputs = torch.stack([transform(open_photo(s.path).image) for s in samples])
-    app_inputs = np.stack([classifier.prepare(open_photo(s.path, min_side=classifier.min_decode_side))
-                           for s in samples])
+    app_inputs = np.stack(
+        [classifier.prepare(open_photo(s.path, min_side=classifier.min_decode_side)) for s in samples]
+    )
     with torch.no_grad():
         torch_logits = wrapped.eval().cpu()(trainer_inputs).numpy()
     ort_logits = classifier.logits(trainer_inputs.numpy())

@@ -13,7 +13,14 @@ def classification_metrics(probs: np.ndarray, targets: np.ndarray, labels: list[
     """Top-1, top-3, macro-F1, per-class precision/recall/F1 and the confusion matrix."""
     n = len(labels)
     if len(targets) == 0:
-        return {"top1": 0.0, "top3": 0.0, "macro_f1": 0.0, "per_class": {}, "confusion": [[0] * n] * n, "n": 0}
+        return {
+            "top1": 0.0,
+            "top3": 0.0,
+            "macro_f1": 0.0,
+            "per_class": {},
+            "confusion": [[0] * n] * n,
+            "n": 0,
+        }
     pred = probs.argmax(axis=1)
     top3 = np.argsort(-probs, axis=1)[:, :3]
     confusion = np.zeros((n, n), dtype=int)
@@ -26,8 +33,12 @@ def classification_metrics(probs: np.ndarray, targets: np.ndarray, labels: list[
         precision = tp / confusion[:, i].sum() if confusion[:, i].sum() else 0.0
         recall = tp / confusion[i].sum() if confusion[i].sum() else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-                            "support": int(confusion[i].sum())}
+        per_class[label] = {
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(confusion[i].sum()),
+        }
         if confusion[i].sum():
             f1s.append(f1)
     return {
@@ -63,8 +74,15 @@ def plot_confusion(confusion: list[list[int]], labels: list[str], out: Path, tit
     for i in range(len(labels)):
         for j in range(len(labels)):
             if matrix[i, j]:
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+                )
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -143,7 +161,9 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         "|---|---|---|---|---|",
     ]
     for label, m in test["per_class"].items():
-        lines.append(f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |")
+        lines.append(
+            f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
+        )
     cal = summary["calibration"]
     lines += [
         "",

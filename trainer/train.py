@@ -131,18 +131,25 @@ class Trainer:
         self.size = config.resolved_size()
         self.min_size = config.min_image_size or max(32, int(self.size * 0.6) // 16 * 16)
         arch = config.arch
-        self.model = arch.build(len(splits.labels), config.weights, config.dropout, config.drop_path).to(self.device)
+        self.model = arch.build(len(splits.labels), config.weights, config.dropout, config.drop_path).to(
+            self.device
+        )
         if self.is_cuda and config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.from_scratch = config.weights == "none"
         self.unfreeze = arch.unfreeze if config.unfreeze < 0 else config.unfreeze
-        counts = np.bincount([splits.labels.index(s.label) for s in splits.train], minlength=len(splits.labels))
+        counts = np.bincount(
+            [splits.labels.index(s.label) for s in splits.train], minlength=len(splits.labels)
+        )
         weights = counts.sum() / np.maximum(counts, 1) / len(counts)
         self.class_weights = torch.tensor(weights, dtype=torch.float32, device=self.device)
         self.state = TrainState(stage=2 if self.from_scratch or config.head_epochs == 0 else 1)
-        self.val_set = PhotoDataset(splits.val, splits.labels, eval_transform(self.size), resize_for(self.size))
-        self.train_set = PhotoDataset(splits.train, splits.labels, eval_transform(self.size),
-                                      resize_for(self.size))
+        self.val_set = PhotoDataset(
+            splits.val, splits.labels, eval_transform(self.size), resize_for(self.size)
+        )
+        self.train_set = PhotoDataset(
+            splits.train, splits.labels, eval_transform(self.size), resize_for(self.size)
+        )
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.is_cuda and config.amp)
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
@@ -153,14 +160,17 @@ class Trainer:
 
     def prepare_stage(self, stage: int) -> None:
         cfg = self.config
-        trainable = set_trainable(self.model, 0 if stage == 1 else (None if self.from_scratch else self.unfreeze))
+        trainable = set_trainable(
+            self.model, 0 if stage == 1 else (None if self.from_scratch else self.unfreeze)
+        )
         lr = cfg.lr if stage == 1 or self.from_scratch else cfg.finetune_lr
         params = [p for p in self.model.parameters() if p.requires_grad]
         decay = [p for p in params if p.ndim > 1]
         no_decay = [p for p in params if p.ndim <= 1]
         self.optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=lr, fused=self.is_cuda or None,
+            lr=lr,
+            fused=self.is_cuda or None,
         )
         steps_per_epoch = max(1, len(self.train_loader(self.size)))
         total = steps_per_epoch * max(1, self.stage_epochs(stage))
@@ -174,10 +184,17 @@ class Trainer:
 
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
         if self.rank == 0:
-            what = "head only" if stage == 1 else ("all layers (from scratch)" if self.from_scratch
-                                                    else f"top {self.unfreeze} layers + head")
-            print(f"Stage {stage}: training {what}: {trainable:,} parameters, lr {lr:g}, "
-                  f"{self.stage_epochs(stage)} epochs")
+            what = (
+                "head only"
+                if stage == 1
+                else (
+                    "all layers (from scratch)" if self.from_scratch else f"top {self.unfreeze} layers + head"
+                )
+            )
+            print(
+                f"Stage {stage}: training {what}: {trainable:,} parameters, lr {lr:g}, "
+                f"{self.stage_epochs(stage)} epochs"
+            )
 
     def train_loader(self, size: int, strength: float = 0.0) -> DataLoader[tuple[torch.Tensor, int]]:
         cfg = self.config
@@ -186,19 +203,31 @@ class Trainer:
         self.train_set.transform = train_transform(size, magnitude, cfg.hflip, cfg.augment, erase)
         sampler: Any = None
         if self.world > 1:
-            sampler = DistributedSampler(self.train_set, num_replicas=self.world, rank=self.rank, shuffle=True,
-                                         seed=cfg.seed)
+            sampler = DistributedSampler(
+                self.train_set, num_replicas=self.world, rank=self.rank, shuffle=True, seed=cfg.seed
+            )
             sampler.set_epoch(self.state.global_epoch)
         elif cfg.balance == "sampler":
             targets = self.train_set.targets
             counts = np.bincount(targets)
-            sampler = WeightedRandomSampler([1.0 / counts[t] for t in targets], len(targets),
-                                            generator=torch.Generator().manual_seed(cfg.seed + self.state.global_epoch))
+            sampler = WeightedRandomSampler(
+                [1.0 / counts[t] for t in targets],
+                len(targets),
+                generator=torch.Generator().manual_seed(cfg.seed + self.state.global_epoch),
+            )
         generator = torch.Generator().manual_seed(cfg.seed * 1000 + self.state.global_epoch)
         per_rank_batch = max(1, cfg.batch_size // self.world)
-        return DataLoader(self.train_set, batch_size=per_rank_batch, shuffle=sampler is None, sampler=sampler,
-                          num_workers=cfg.workers, drop_last=len(self.train_set) > per_rank_batch,
-                          generator=generator, pin_memory=self.is_cuda, persistent_workers=False)
+        return DataLoader(
+            self.train_set,
+            batch_size=per_rank_batch,
+            shuffle=sampler is None,
+            sampler=sampler,
+            num_workers=cfg.workers,
+            drop_last=len(self.train_set) > per_rank_batch,
+            generator=generator,
+            pin_memory=self.is_cuda,
+            persistent_workers=False,
+        )
 
     def set_dropout(self, strength: float) -> None:
         p = self.config.dropout * (0.5 + 0.5 * strength)
@@ -264,7 +293,9 @@ class Trainer:
         logits, targets = [], []
         for images, t in loader:
             images = self.normalise(images.to(self.device))
-            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.is_cuda and self.config.amp):
+            with torch.autocast(
+                self.device.type, dtype=torch.float16, enabled=self.is_cuda and self.config.amp
+            ):
                 logits.append(self.model(images).float().cpu().numpy())
             targets.append(t.numpy())
         if not logits:
@@ -276,10 +307,17 @@ class Trainer:
         if self.rank != 0:
             return
         payload = {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict() if self.optimizer else None,
-            "scheduler": self.scheduler.state_dict() if self.scheduler else None, "state": asdict(self.state),
-            "best_state": best_state, "labels": self.splits.labels,
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "state": asdict(self.state),
+            "best_state": best_state,
+            "labels": self.splits.labels,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "numpy": np.random.get_state(),
+                "python": random.getstate(),
+            },
         }
         tmp = self.run_dir / "checkpoint.pt.part"
         torch.save(payload, tmp)
@@ -317,8 +355,9 @@ class Trainer:
             stage = self.state.stage
             model: nn.Module = self.model
             if self.world > 1:
-                model = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index]
-                                                            if self.is_cuda else None)
+                model = nn.parallel.DistributedDataParallel(
+                    self.model, device_ids=[self.device.index] if self.is_cuda else None
+                )
             epochs = self.stage_epochs(stage)
             stopped = False
             while self.state.epoch < epochs and not stopped:
@@ -337,28 +376,49 @@ class Trainer:
                 stop_flag = torch.zeros(1)
                 if self.rank == 0:
                     logits, targets = self.predict(self.val_set)
-                    val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits),
-                                                                 torch.from_numpy(targets)).item()) if len(targets) else train_loss
+                    val_loss = (
+                        float(
+                            nn.functional.cross_entropy(
+                                torch.from_numpy(logits), torch.from_numpy(targets)
+                            ).item()
+                        )
+                        if len(targets)
+                        else train_loss
+                    )
                     metrics = classification_metrics(logits, targets, self.splits.labels)
-                    record = {"epoch": self.state.global_epoch, "stage": stage, "size": size,
-                              "train_loss": train_loss, "val_loss": val_loss, "val_top1": metrics["top1"],
-                              "val_macro_f1": metrics["macro_f1"], "seconds": time.monotonic() - start,
-                              "stage_start": self.state.epoch == 1}
+                    record = {
+                        "epoch": self.state.global_epoch,
+                        "stage": stage,
+                        "size": size,
+                        "train_loss": train_loss,
+                        "val_loss": val_loss,
+                        "val_top1": metrics["top1"],
+                        "val_macro_f1": metrics["macro_f1"],
+                        "seconds": time.monotonic() - start,
+                        "stage_start": self.state.epoch == 1,
+                    }
                     self.state.history.append(record)
                     improved = val_loss < self.state.best_loss - 1e-4
                     if improved:
                         self.state.best_loss, self.state.best_epoch, self.state.bad_epochs = (
-                            val_loss, self.state.global_epoch, 0)
+                            val_loss,
+                            self.state.global_epoch,
+                            0,
+                        )
                         best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
                     else:
                         self.state.bad_epochs += 1
-                    tqdm.write(f"epoch {self.state.global_epoch:3d} stage {stage} {size}px  train loss "
-                               f"{train_loss:.3f}  val loss {val_loss:.3f}  val top-1 {metrics['top1']:.3f}  "
-                               f"macro-F1 {metrics['macro_f1']:.3f}{'  *' if improved else ''}")
+                    tqdm.write(
+                        f"epoch {self.state.global_epoch:3d} stage {stage} {size}px  train loss "
+                        f"{train_loss:.3f}  val loss {val_loss:.3f}  val top-1 {metrics['top1']:.3f}  "
+                        f"macro-F1 {metrics['macro_f1']:.3f}{'  *' if improved else ''}"
+                    )
                     with open(self.run_dir / "metrics.jsonl", "a") as fh:
                         fh.write(json.dumps(record) + "\n")
                     if stage == 2 and self.state.bad_epochs >= self.config.patience:
-                        tqdm.write(f"Early stopping: no better validation loss for {self.config.patience} epochs")
+                        tqdm.write(
+                            f"Early stopping: no better validation loss for {self.config.patience} epochs"
+                        )
                         stop_flag[0] = 1
                 if self.world > 1:
                     dist.broadcast(stop_flag, 0)
@@ -372,6 +432,6 @@ class Trainer:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         if self.world > 1:
-            for name, tensor in self.model.state_dict().items():
+            for tensor in self.model.state_dict().values():
                 dist.broadcast(tensor, 0)
         return asdict(self.state)

@@ -25,15 +25,18 @@ def resize_for(size: int) -> int:
 
 def eval_transform(size: int) -> Callable[[Image.Image], torch.Tensor]:
     """The evaluation transform, in [0, 1] (the exported graph normalises)."""
-    return T.Compose([
-        T.Resize(resize_for(size), interpolation=T.InterpolationMode.BILINEAR, antialias=True),
-        T.CenterCrop(size),
-        T.ToTensor(),
-    ])
+    return T.Compose(
+        [
+            T.Resize(resize_for(size), interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            T.CenterCrop(size),
+            T.ToTensor(),
+        ]
+    )
 
 
-def train_transform(size: int, magnitude: int, hflip: bool, augment: str,
-                    erase: float) -> Callable[[Image.Image], torch.Tensor]:
+def train_transform(
+    size: int, magnitude: int, hflip: bool, augment: str, erase: float
+) -> Callable[[Image.Image], torch.Tensor]:
     """Training augmentation whose strength grows with ``magnitude`` (progressive learning).
 
     Mirror flips are off by default: a mirrored gastropod coils the other way (sinistral vs dextral),
@@ -57,8 +60,14 @@ def train_transform(size: int, magnitude: int, hflip: bool, augment: str,
 class PhotoDataset(Dataset[tuple[torch.Tensor, int]]):
     """Photos decoded once with shellgui's own loader (EXIF, colour modes) and cached in memory."""
 
-    def __init__(self, samples: list[Sample], labels: list[str], transform: Callable[[Image.Image], torch.Tensor],
-                 decode_side: int, cache: bool = True) -> None:
+    def __init__(
+        self,
+        samples: list[Sample],
+        labels: list[str],
+        transform: Callable[[Image.Image], torch.Tensor],
+        decode_side: int,
+        cache: bool = True,
+    ) -> None:
         self.samples = samples
         self.index = {label: i for i, label in enumerate(labels)}
         self.transform = transform

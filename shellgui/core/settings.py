@@ -24,6 +24,7 @@ class Settings:
         catalog: SQLite path or SQLAlchemy URL of the catalogue; empty means the default file.
         model: path of the model to use; empty means the bundled default.
         batch_size: images per inference batch when cataloguing a folder.
+        user_name: recorded as ``identifiedBy`` when a person validates an identification.
     """
 
     top_k: int = 5
@@ -31,6 +32,7 @@ class Settings:
     catalog: str = ""
     model: str = ""
     batch_size: int = 8
+    user_name: str = ""
 
     @staticmethod
     def file() -> Path:

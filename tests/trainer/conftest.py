@@ -22,5 +22,19 @@ def shells() -> Path:
     return SHELLS
 
 
-SMALL = ["--arch", "efficientnetv2_b0", "--image-size", "64", "--min-image-size", "48", "--batch-size", "8",
-         "--patience", "5", "--val-fraction", "0.25", "--test-fraction", "0.25"]
+SMALL = [
+    "--arch",
+    "efficientnetv2_b0",
+    "--image-size",
+    "64",
+    "--min-image-size",
+    "48",
+    "--batch-size",
+    "8",
+    "--patience",
+    "5",
+    "--val-fraction",
+    "0.25",
+    "--test-fraction",
+    "0.25",
+]

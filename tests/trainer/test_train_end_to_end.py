@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import SMALL
+
 from shellgui.core.imaging import open_photo
 from shellgui.core.inference import Classifier
 from trainer.cli import main
@@ -29,14 +29,42 @@ def b0_weights(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_two_stage_training_exports_a_model_the_app_uses(tmp_path: Path, shells: Path, b0_weights: Path,
-                                                        shellgui_home: Path) -> None:
+def test_two_stage_training_exports_a_model_the_app_uses(
+    tmp_path: Path, shells: Path, b0_weights: Path, shellgui_home: Path
+) -> None:
     run = tmp_path / "run"
-    code = main([str(shells), "--out", str(run), "--weights", str(b0_weights), "--head-epochs", "1",
-                 "--epochs", "2", "--unfreeze", "20", "--install", "--name", "fixture-model", *SMALL])
+    code = main(
+        [
+            str(shells),
+            "--out",
+            str(run),
+            "--weights",
+            str(b0_weights),
+            "--head-epochs",
+            "1",
+            "--epochs",
+            "2",
+            "--unfreeze",
+            "20",
+            "--install",
+            "--name",
+            "fixture-model",
+            *SMALL,
+        ]
+    )
     assert code == 0
-    for name in ("model.onnx", "report.md", "confusion_test.png", "curves.png", "calibration.png",
-                 "class_counts.json", "export_check.json", "metrics.jsonl", "args.json", "summary.json"):
+    for name in (
+        "model.onnx",
+        "report.md",
+        "confusion_test.png",
+        "curves.png",
+        "calibration.png",
+        "class_counts.json",
+        "export_check.json",
+        "metrics.jsonl",
+        "args.json",
+        "summary.json",
+    ):
         assert (run / name).exists(), name
     check = json.loads((run / "export_check.json").read_text())
     assert check["passed"] and check["max_abs_logit_diff_onnx_vs_torch"] < 1e-3
@@ -97,8 +125,23 @@ def test_from_catalog_uses_validated_identifications(tmp_path: Path, shells: Pat
             if i % 4 != 3:  # one specimen per taxon is left unvalidated: it must not be used
                 repo.validate_identification(s, specimen.id, taxon, by="test")
     run = tmp_path / "run"
-    code = main(["--from-catalog", str(tmp_path / "c.sqlite"), "--out", str(run), "--weights", "none",
-                 "--epochs", "1", *SMALL, "--val-fraction", "0.34", "--test-fraction", "0.34"])
+    code = main(
+        [
+            "--from-catalog",
+            str(tmp_path / "c.sqlite"),
+            "--out",
+            str(run),
+            "--weights",
+            "none",
+            "--epochs",
+            "1",
+            *SMALL,
+            "--val-fraction",
+            "0.34",
+            "--test-fraction",
+            "0.34",
+        ]
+    )
     assert code == 0
     counts = json.loads((run / "class_counts.json").read_text())["counts"]
     assert sum(sum(c.values()) for c in counts.values()) == 18
@@ -108,7 +151,11 @@ def test_from_catalog_uses_validated_identifications(tmp_path: Path, shells: Pat
 def test_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from PIL import Image
 
-    cases = {"empty": "has no photos", "single": "only one class", "unreadable": "none of the photos could be read"}
+    cases = {
+        "empty": "has no photos",
+        "single": "only one class",
+        "unreadable": "none of the photos could be read",
+    }
     (tmp_path / "empty").mkdir()
     (tmp_path / "single" / "Bolinus_brandaris").mkdir(parents=True)
     Image.new("RGB", (40, 40)).save(tmp_path / "single" / "Bolinus_brandaris" / "a.jpg")
@@ -116,14 +163,17 @@ def test_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         (tmp_path / "unreadable" / label).mkdir(parents=True)
         (tmp_path / "unreadable" / label / "x.jpg").write_bytes(b"not a photo")
     for folder, message in cases.items():
-        assert main([str(tmp_path / folder), "--out", str(tmp_path / f"run-{folder}"), "--weights", "none"]) == 1
+        assert (
+            main([str(tmp_path / folder), "--out", str(tmp_path / f"run-{folder}"), "--weights", "none"]) == 1
+        )
         err = capsys.readouterr().err
         assert err.startswith("shellgui-train: error:") and message in err and "Traceback" not in err
     assert main([]) == 2
 
 
-def test_imagenet_weights_offline_is_explained(tmp_path: Path, shells: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_imagenet_weights_offline_is_explained(
+    tmp_path: Path, shells: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import timm
 
     def offline(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -143,9 +193,29 @@ def test_ddp_with_two_cpu_processes(tmp_path: Path, shells: Path) -> None:
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29533",
-         "-m", "trainer.cli", str(shells), "--out", str(run), "--weights", "none", "--epochs", "2", *SMALL],
-        capture_output=True, text=True, env=env, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            "29533",
+            "-m",
+            "trainer.cli",
+            str(shells),
+            "--out",
+            str(run),
+            "--weights",
+            "none",
+            "--epochs",
+            "2",
+            *SMALL,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (run / "model.onnx").exists()

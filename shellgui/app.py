@@ -1,0 +1,44 @@
+"""Composition root: build the core services and open the window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the main window on the user's catalogue and the chosen (or bundled default) model."""
+    import onnxruntime  # noqa: F401 - load ONNX Runtime's DLLs before Qt's (Windows DLL search order)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from shellgui.core.catalog import Catalog
+    from shellgui.core.errors import ShellguiError
+    from shellgui.core.settings import Settings
+    from shellgui.qt.context import AppContext
+    from shellgui.qt.main_window import MainWindow
+
+    logging.basicConfig(level=logging.WARNING, format="shellgui: %(levelname)s: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app.setApplicationName("shellgui")
+    app.setOrganizationName("shellgui")
+    app.setApplicationDisplayName("shellgui")
+    settings = Settings.load()
+    try:
+        catalog = Catalog(settings.catalog or None)
+    except ShellguiError as exc:
+        QMessageBox.warning(None, "Catalogue not opened", f"{exc}\n\nUsing the default catalogue instead.")
+        try:
+            catalog = Catalog(None)
+        except ShellguiError as again:
+            QMessageBox.critical(None, "shellgui cannot start", str(again))
+            return 1
+    context = AppContext(settings, catalog)
+    window = MainWindow(context)
+    window.show()
+    QTimer.singleShot(0, context.load_model)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""The application's services seen from the GUI: settings, the open catalogue and the loaded model."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from shellgui.core.catalog import Catalog
+from shellgui.core.inference import Classifier
+from shellgui.core.models import resolve_model
+from shellgui.core.settings import Settings
+from shellgui.qt.workers import Task, start
+
+
+class AppContext(QObject):
+    """Owns the long-lived core services; panels ask it for them and listen to its signals.
+
+    Signals:
+        model_loading(str): a model file started loading.
+        model_changed(object): the new :class:`Classifier` is ready.
+        model_failed(str): loading failed (one line).
+        catalog_changed(): the catalogue was replaced or written to.
+    """
+
+    model_loading = Signal(str)
+    model_changed = Signal(object)
+    model_failed = Signal(str)
+    catalog_changed = Signal()
+
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        super().__init__()
+        self.settings = settings
+        self.catalog = catalog
+        self.classifier: Classifier | None = None
+        self._tasks: set[Task] = set()
+
+    @property
+    def user_name(self) -> str:
+        if self.settings.user_name:
+            return self.settings.user_name
+        try:
+            return getpass.getuser()
+        except Exception:
+            return "unknown"
+
+    def keep(self, task: Task) -> Task:
+        """Hold a reference to a running task until it finishes, then start it."""
+        self._tasks.add(task)
+        task.signals.finished.connect(lambda: self._tasks.discard(task))
+        return start(task)
+
+    def load_model(self, choice: str | None = None) -> None:
+        """Load a model (a path, an installed name, or the default) on the thread pool."""
+        try:
+            path = resolve_model(choice if choice is not None else (self.settings.model or None))
+        except Exception as exc:  # a missing default model must not stop the window
+            self.model_failed.emit(str(exc))
+            return
+        self.model_loading.emit(str(path))
+        task = Task(Classifier, path, self.settings.provider)
+        task.signals.result.connect(self._model_ready)
+        task.signals.error.connect(self.model_failed.emit)
+        self.keep(task)
+
+    def _model_ready(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.model_changed.emit(classifier)
+
+    def open_catalog(self, path_or_url: str) -> None:
+        """Switch catalogues (raises a ShellguiError on failure, keeping the old one)."""
+        new = Catalog(path_or_url or None)
+        self.catalog.close()
+        self.catalog = new
+        self.catalog_changed.emit()
+
+    def model_path(self) -> Path | None:
+        return Path(self.classifier.path) if self.classifier else None

@@ -1,0 +1,227 @@
+"""The main window: layout, menus and the status bar only; each panel lives in its own module."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from shellgui.core import paths
+from shellgui.core.imaging import PHOTO_EXTENSIONS
+from shellgui.core.inference import Classifier
+from shellgui.core.models import installed_models
+from shellgui.qt.batch_panel import BatchPanel
+from shellgui.qt.catalogue_panel import CataloguePanel
+from shellgui.qt.context import AppContext
+from shellgui.qt.dialogs import PreferencesDialog, show_about, show_card
+from shellgui.qt.identify_panel import IdentifyPanel
+from shellgui.qt.review_panel import ReviewPanel
+from shellgui.qt.workers import Task
+
+PHOTO_FILTER = "Photos (" + " ".join(f"*{e}" for e in sorted(PHOTO_EXTENSIONS)) + ");;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle("shellgui — shell identification and catalogue")
+        self.setAcceptDrops(True)
+        self.identify_panel = IdentifyPanel(context)
+        self.catalogue_panel = CataloguePanel(context)
+        self.batch_panel = BatchPanel(context)
+        self.review_panel = ReviewPanel(context)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.identify_panel, "Identify")
+        self.tabs.addTab(self.catalogue_panel, "Catalogue")
+        self.tabs.addTab(self.batch_panel, "Batch")
+        self.tabs.addTab(self.review_panel, "Review")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.setCentralWidget(self.tabs)
+        self.model_label = QLabel("Model: loading…")
+        self.statusBar().addPermanentWidget(self.model_label)
+        for panel in (self.identify_panel, self.catalogue_panel, self.batch_panel, self.review_panel):
+            panel.status.connect(self.show_status)
+        self.batch_panel.review_requested.connect(self.review_run)
+        context.model_loading.connect(lambda p: self.model_label.setText(f"Model: loading {Path(p).name}…"))
+        context.model_changed.connect(self._model_changed)
+        context.model_failed.connect(self._model_failed)
+        self._build_menus()
+        self._restore_geometry()
+
+    # -- menus -------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open photos…", self.open_photos, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&Paste photo", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(file_menu, "Catalogue a &folder…", lambda: self.tabs.setCurrentWidget(self.batch_panel))
+        file_menu.addSeparator()
+        self._action(file_menu, "Export &CSV…", lambda: self.export("csv"))
+        self._action(file_menu, "Export &Darwin Core archive…", lambda: self.export("dwc"))
+        file_menu.addSeparator()
+        self._action(file_menu, "P&references…", self.preferences, QKeySequence.StandardKey.Preferences)
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.models_menu = self.menuBar().addMenu("&Models")
+        self.models_menu.aboutToShow.connect(self._fill_models_menu)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About shellgui", lambda: show_about(self, self._card()))
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _card(self):  # type: ignore[no-untyped-def]
+        return self.context.classifier.card if self.context.classifier else None
+
+    def _fill_models_menu(self) -> None:
+        self.models_menu.clear()
+        group = QActionGroup(self.models_menu)
+        current = self.context.model_path()
+        for model in installed_models():
+            action = QAction(model.label, self.models_menu, checkable=True)
+            action.setEnabled(model.card is not None)
+            action.setChecked(current is not None and model.path.resolve() == current.resolve())
+            action.triggered.connect(lambda _=False, p=str(model.path): self.choose_model(p))
+            group.addAction(action)
+            self.models_menu.addAction(action)
+        self.models_menu.addSeparator()
+        self._action(self.models_menu, "Open model file…", self._open_model_file)
+        card_action = self._action(self.models_menu, "Model &card…", self._show_card)
+        card_action.setEnabled(self.context.classifier is not None)
+
+    def choose_model(self, path: str) -> None:
+        self.context.settings.model = path
+        self.context.settings.save()
+        self.context.load_model(path)
+
+    def _open_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model", "", "ONNX models (*.onnx)")
+        if path:
+            self.choose_model(path)
+
+    def _show_card(self) -> None:
+        c = self.context.classifier
+        if c is not None:
+            show_card(c.card, c.path, f"{c.device} ({', '.join(c.providers)})", self)
+
+    # -- status ------------------------------------------------------------------------------------
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
+    def _model_changed(self, classifier: Classifier) -> None:
+        self.model_label.setText(f"Model: {classifier.name} {classifier.version} · {classifier.device}")
+        self.model_label.setToolTip(classifier.provider_reason)
+        self.show_status(
+            f"Model {classifier.name} ready ({classifier.card.num_classes} taxa, {classifier.device})"
+        )
+
+    def _model_failed(self, message: str) -> None:
+        self.model_label.setText("Model: none")
+        QMessageBox.warning(
+            self, "Model not loaded", f"{message}\n\nChoose another model in the Models menu."
+        )
+
+    def _tab_changed(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if widget is self.catalogue_panel:
+            self.catalogue_panel.refresh()
+        elif widget is self.review_panel:
+            self.review_panel.load(self.review_panel.run_id)
+
+    def review_run(self, run_id: int) -> None:
+        self.review_panel.run_id = run_id or None
+        self.tabs.setCurrentWidget(self.review_panel)
+
+    # -- photos in ---------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        folders = [f for f in files if Path(f).is_dir()]
+        if len(folders) == 1 and len(files) == 1:
+            self.batch_panel.folder.setText(folders[0])
+            self.tabs.setCurrentWidget(self.batch_panel)
+        elif files:
+            self.identify(files)
+        event.acceptProposedAction()
+
+    def identify(self, files: list[str]) -> None:
+        self.tabs.setCurrentWidget(self.identify_panel)
+        self.identify_panel.identify(files)
+
+    def open_photos(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Photos of one or more shells", "", PHOTO_FILTER)
+        if files:
+            self.identify(files)
+
+    def paste(self) -> None:
+        data = QApplication.clipboard().mimeData()
+        files = [u.toLocalFile() for u in data.urls() if u.isLocalFile()]
+        if files:
+            self.identify(files)
+        elif data.hasImage():
+            folder = paths.data_dir() / "pasted"
+            folder.mkdir(parents=True, exist_ok=True)
+            target = tempfile.NamedTemporaryFile(
+                dir=folder, prefix="pasted-", suffix=".png", delete=False
+            ).name
+            QApplication.clipboard().image().save(target, "PNG")
+            self.identify([target])
+        else:
+            self.show_status("The clipboard holds no photo.")
+
+    # -- export and preferences --------------------------------------------------------------------
+    def export(self, fmt: str) -> None:
+        suffix, kind = (".csv", "CSV (*.csv)") if fmt == "csv" else (".zip", "Darwin Core archive (*.zip)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export catalogue", f"shellgui-export{suffix}", kind)
+        if not path:
+            return
+        from shellgui.core.export import export
+
+        task = Task(export, self.context.catalog, fmt, path)
+        task.signals.result.connect(lambda n: self.show_status(f"Exported {n} specimens to {path}"))
+        task.signals.error.connect(lambda m: QMessageBox.warning(self, "Export failed", m))
+        self.context.keep(task)
+
+    def preferences(self) -> None:
+        settings = self.context.settings
+        dialog = PreferencesDialog(settings, self.context.catalog.display_name, self)
+        if not dialog.exec():
+            return
+        old_provider, old_catalog = settings.provider, settings.catalog
+        dialog.apply_to(settings)
+        if settings.catalog != old_catalog and settings.catalog != self.context.catalog.display_name:
+            try:
+                self.context.open_catalog(settings.catalog)
+            except Exception as exc:
+                from shellgui.qt.workers import describe
+
+                settings.catalog = old_catalog
+                QMessageBox.warning(self, "Catalogue not opened", describe(exc))
+        settings.save()
+        if settings.provider != old_provider:
+            self.context.load_model()
+
+    # -- geometry ----------------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = QSettings().value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.batch_panel.is_running():
+            self.batch_panel.cancel()
+            QTimer.singleShot(0, lambda: None)
+        QSettings().setValue("window/geometry", self.saveGeometry())
+        super().closeEvent(event)

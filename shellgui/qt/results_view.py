@@ -1,0 +1,117 @@
+"""The answer for one photo or specimen: certainty in plain words, top-k with bars, rolled-up ranks."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shellgui.core.inference.decision import Prediction
+
+CERTAINTY_COLOURS = {"confident": "#1b7f3b", "likely": "#9a6a00"}
+UNCERTAIN_COLOUR = "#b3261e"
+
+
+def headline_html(prediction: Prediction) -> str:
+    """The big line: the decided taxon and how sure the model is, in words a collector uses."""
+    if prediction.taxon is None:
+        best = prediction.top_k[0]
+        return (
+            f"<span style='color:{UNCERTAIN_COLOUR}; font-size:15pt'><b>Uncertain</b></span><br>"
+            f"<span style='color:{UNCERTAIN_COLOUR}'>possibly not a taxon this model knows</span>"
+            f"<br><small>best guess: <i>{best.name}</i> ({best.probability:.0%})</small>"
+        )
+    colour = CERTAINTY_COLOURS.get(prediction.certainty, "#333")
+    name = prediction.taxon if prediction.rank == "family" else f"<i>{prediction.taxon}</i>"
+    return (
+        f"<span style='font-size:15pt'><b>{name}</b></span><br>"
+        f"<span style='color:{colour}'><b>{prediction.certainty}</b></span> "
+        f"at {prediction.rank} level · {prediction.score:.0%}"
+    )
+
+
+def rollup_text(prediction: Prediction) -> str:
+    parts = []
+    if prediction.genera:
+        g = prediction.genera[0]
+        parts.append(f"Genus: <i>{g.name}</i> {g.probability:.0%}")
+    if prediction.families:
+        f = prediction.families[0]
+        parts.append(f"Family: {f.name} {f.probability:.0%}")
+    return " · ".join(parts)
+
+
+class ResultsView(QWidget):
+    """Shows a :class:`Prediction`; clicking a row picks that taxon as the alternative to record."""
+
+    alternative_chosen = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headline = QLabel("Drop shell photos here, or use File ▸ Open (Ctrl+O).")
+        self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.rollup = QLabel()
+        self.rollup.setTextFormat(Qt.TextFormat.RichText)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["#", "Taxon", "Confidence"])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, 170)
+        self.table.itemSelectionChanged.connect(self._selected)
+        self.model_line = QLabel()
+        self.model_line.setStyleSheet("color: gray")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in (self.headline, self.rollup, self.table, self.model_line):
+            layout.addWidget(w)
+        self.prediction: Prediction | None = None
+
+    def show_prediction(self, prediction: Prediction | None, model_line: str = "") -> None:
+        self.prediction = prediction
+        self.table.setRowCount(0)
+        if prediction is None:
+            self.headline.setText("No result.")
+            self.rollup.clear()
+            self.model_line.setText(model_line)
+            return
+        self.headline.setText(headline_html(prediction))
+        self.rollup.setText(rollup_text(prediction))
+        self.model_line.setText(model_line)
+        for row, taxon in enumerate(prediction.top_k):
+            self.table.insertRow(row)
+            self.table.setItem(row, 0, QTableWidgetItem(str(row + 1)))
+            item = QTableWidgetItem(taxon.name)
+            item.setToolTip(f"label {taxon.label} · rank {taxon.rank}")
+            self.table.setItem(row, 1, item)
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setValue(int(round(taxon.probability * 1000)))
+            bar.setFormat(f"{taxon.probability:.1%}")
+            bar.setTextVisible(True)
+            self.table.setCellWidget(row, 2, bar)
+
+    def clear(self, message: str) -> None:
+        self.prediction = None
+        self.table.setRowCount(0)
+        self.headline.setText(message)
+        self.rollup.clear()
+
+    def _selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and self.prediction is not None:
+            self.alternative_chosen.emit(self.prediction.top_k[rows[0].row()].name)

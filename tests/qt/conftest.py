@@ -1,0 +1,42 @@
+"""Qt tests run offscreen; each gets a fresh catalogue and the tiny model already loaded."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/qt" in str(item.fspath):
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, tiny_model: Path):  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QCoreApplication
+
+    from shellgui.core.catalog import Catalog
+    from shellgui.core.settings import Settings
+    from shellgui.qt.context import AppContext
+    from shellgui.qt.main_window import MainWindow
+
+    QCoreApplication.setOrganizationName("shellgui-tests")
+    settings = Settings(model=str(tiny_model), user_name="tester")
+    context = AppContext(settings, Catalog(tmp_path / "gui.sqlite"))
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(context.model_changed, timeout=10000):
+        context.load_model()
+    yield win
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(10000)

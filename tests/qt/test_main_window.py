@@ -1,0 +1,191 @@
+"""The window, driven as a user would: drop, accept, batch with cancel and resume, review keys, models."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from sqlalchemy import func, select
+
+from shellgui.core.catalog import PREDICTED, VALIDATED
+from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.schema import Identification, Photo
+
+
+def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_drop_shows_results_and_accept_writes_a_row(qtbot, window, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"]])
+    qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
+    assert "Redia rubra" in panel.results.headline.text() and "confident" in panel.results.headline.text()
+    assert panel.results.table.rowCount() == 4
+    assert "CPU" in panel.results.model_line.text() and "tiny-test" in window.model_label.text()
+    panel.results.table.selectRow(1)  # pick the alternative "Redia sp."
+    assert panel.taxon.text() == "Redia sp."
+    panel.catalog_number.setText("MZ-77")
+    with qtbot.waitSignal(panel.recorded, timeout=10000) as blocker:
+        qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
+    specimen_id = blocker.args[0]
+    with window.context.catalog.session() as s:
+        history = repo.history(s, specimen_id)
+        row = repo.list_specimens(s, text="MZ-77")[0]
+    assert [h.verification_status for h in history] == [PREDICTED, VALIDATED]
+    assert history[-1].taxon == "Redia sp." and history[-1].rank == "genus" and history[-1].identified_by == "tester"
+    assert row.catalog_number == "MZ-77"
+
+
+def test_several_views_and_a_bad_file(qtbot, window, colour_photos, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"nope")
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"], colour_photos["green"], bad])
+    qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
+    assert panel.items.count() == 1 and "1 more views" in panel.items.item(0).text()
+    assert "Rediidae" in panel.results.headline.text()
+    assert "broken.jpg" in panel.errors.text() and "not a photo" in panel.errors.text()
+
+
+def make_folder(root: Path, n: int) -> Path:
+    folder = root / "drawer"
+    folder.mkdir()
+    for i in range(n):
+        Image.new("RGB", (64, 48), (i * 9 % 256, 100, 255 - i * 9 % 256)).save(folder / f"s{i:02d}.jpg")
+    return folder
+
+
+def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = make_folder(tmp_path, 24)
+    classifier = window.context.classifier
+    slow = classifier.probabilities
+    monkeypatch.setattr(classifier, "probabilities", lambda arrays: (time.sleep(0.1), slow(arrays))[1])
+    window.context.settings.batch_size = 2
+    panel = window.batch_panel
+    panel.folder.setText(str(folder))
+    panel.start()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 4, timeout=10000)
+    with qtbot.waitSignal(panel.finished, timeout=10000):
+        panel.cancel()
+    assert "cancelled" in panel.counts.text()
+    assert panel.start_button.text() == "Resume" and "will be resumed" in panel.hint.text()
+    done_before = panel.progress.value()
+    assert 4 <= done_before < 24
+    with qtbot.waitSignal(panel.finished, timeout=20000):
+        panel.start()
+    assert panel.progress.value() == 24 and "finished" in panel.counts.text()
+    with window.context.catalog.session() as s:
+        paths = list(s.scalars(select(Photo.path)))
+    assert len(paths) == len(set(paths)) == 24
+    assert panel.review_button.isEnabled()
+
+
+def test_gui_stays_responsive_during_a_batch(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = make_folder(tmp_path, 40)
+    classifier = window.context.classifier
+    slow = classifier.probabilities
+    monkeypatch.setattr(classifier, "probabilities", lambda arrays: (time.sleep(0.05), slow(arrays))[1])
+    window.context.settings.batch_size = 4
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    panel = window.batch_panel
+    panel.folder.setText(str(folder))
+    with qtbot.waitSignal(panel.finished, timeout=30000):
+        panel.start()
+    timer.stop()
+    assert len(gaps) > 10
+    assert max(gaps) < 0.1, f"event loop blocked for {max(gaps) * 1000:.0f} ms"
+
+
+def test_review_keyboard_flow(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = make_folder(tmp_path, 5)
+    with qtbot.waitSignal(window.batch_panel.finished, timeout=20000):
+        window.batch_panel.folder.setText(str(folder))
+        window.batch_panel.start()
+    window.review_run(0)
+    review = window.review_panel
+    qtbot.waitUntil(lambda: review.queue.rowCount() == 5, timeout=5000)
+    scores = [r.score for r in review.rows]
+    assert scores == sorted(scores)
+    review.queue.setFocus()
+    first = review.rows[0].specimen_id
+    qtbot.keyClick(review.queue, Qt.Key.Key_Return)
+    qtbot.keyClick(review.queue, Qt.Key.Key_2)
+    qtbot.keyClick(review.queue, Qt.Key.Key_Down)
+    qtbot.keyClick(review.queue, Qt.Key.Key_N)
+    assert review.queue.rowCount() == 2
+    with window.context.catalog.session() as s:
+        validated = s.scalar(select(func.count(Identification.id)).where(
+            Identification.verification_status == VALIDATED))
+        first_history = repo.history(s, first)
+        not_identifiable = s.scalar(select(func.count(Identification.id)).where(
+            Identification.remarks == "not identifiable"))
+    assert validated == 3 and not_identifiable == 1
+    assert first_history[-1].verification_status == VALIDATED and first_history[-1].identified_by == "tester"
+
+
+def test_switching_models(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tinymodel import build_tiny_model, tiny_card
+
+    other = build_tiny_model(tmp_path / "other.onnx", card=tiny_card(name="other-model", version="2.0"))
+    with qtbot.waitSignal(window.context.model_changed, timeout=10000):
+        window.choose_model(str(other))
+    assert window.context.classifier.name == "other-model"
+    assert "other-model 2.0 · CPU" in window.model_label.text()
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"junk")
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[str] = []
+    original = QMessageBox.warning
+    QMessageBox.warning = lambda *a, **k: shown.append(a[2])  # type: ignore[assignment]
+    try:
+        with qtbot.waitSignal(window.context.model_failed, timeout=10000):
+            window.choose_model(str(broken))
+    finally:
+        QMessageBox.warning = original  # type: ignore[assignment]
+    assert shown and "not a usable ONNX model" in shown[0]
+
+
+def test_catalogue_tab_lists_and_filters(qtbot, window, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["blue"]])
+    qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
+    with qtbot.waitSignal(panel.recorded, timeout=10000):
+        panel.save(validate=False)
+    window.tabs.setCurrentWidget(window.catalogue_panel)
+    catalogue = window.catalogue_panel
+    qtbot.waitUntil(lambda: catalogue.model.rowCount() == 1, timeout=5000)
+    index = catalogue.model.index(0, 2)
+    assert catalogue.model.data(index) == "Caerulea azurea"
+    assert catalogue.model.data(catalogue.model.index(0, 0), Qt.ItemDataRole.DecorationRole) is not None
+    catalogue.search.setText("nothing matches this")
+    qtbot.waitUntil(lambda: catalogue.model.rowCount() == 0, timeout=5000)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "dwc"])
+def test_export_from_menu(qtbot, window, tmp_path, monkeypatch, fmt) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFileDialog
+
+    out = tmp_path / f"export.{fmt}"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    window.export(fmt)
+    qtbot.waitUntil(out.exists, timeout=5000)
