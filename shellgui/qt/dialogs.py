@@ -92,11 +92,29 @@ class PreferencesDialog(QDialog):
         settings.user_name = self.user.text().strip()
 
 
+METRIC_NAMES = {
+    "test_top1": "Top-1 accuracy (held-out test photos)",
+    "test_top3": "Top-3 accuracy (held-out test photos)",
+    "test_macro_f1": "Macro-F1 (held-out test photos)",
+    "val_top1": "Top-1 accuracy (validation photos)",
+    "test_photos": "Test photos",
+    "ece_after": "Calibration error after scaling (0 is perfect)",
+}
+START_NAMES = {"none": "trained from scratch", "imagenet": "fine-tuned from ImageNet weights"}
+
+
+def _metric(key: str, value: float) -> str:
+    shown = f"{int(value)}" if key.endswith("photos") else f"{value:.3f}"
+    return f"<tr><td>{html.escape(METRIC_NAMES.get(key, key))}</td><td align=right>{shown}</td></tr>"
+
+
 def card_html(card: ModelCard, path: str, device: str = "") -> str:
     """A readable model card: taxa, metrics, training date, data source, preprocessing."""
     e = html.escape
     prov = card.provenance
-    metrics = "".join(f"<tr><td>{e(k)}</td><td>{v:.3f}</td></tr>" for k, v in sorted(card.metrics.items()))
+    metrics = "".join(_metric(k, v) for k, v in sorted(card.metrics.items()))
+    weights = str(prov.get("weights", "?"))
+    start = START_NAMES.get(weights, f"fine-tuned from {weights}")
     taxa = "".join(
         f"<tr><td><i>{e(t.name)}</i></td><td>{e(t.rank)}</td><td>{e(t.family)}</td></tr>" for t in card.taxa
     )
@@ -105,7 +123,7 @@ def card_html(card: ModelCard, path: str, device: str = "") -> str:
     return f"""
 <h2>{e(card.name)} {e(card.version)}</h2>
 <p><b>File:</b> {e(path)}{f"<br><b>Running on:</b> {e(device)}" if device else ""}</p>
-<p><b>Architecture:</b> {e(str(prov.get("architecture", "?")))} ({e(str(prov.get("weights", "?")))} start)<br>
+<p><b>Architecture:</b> {e(str(prov.get("architecture", "?")))}, {e(start)}<br>
 <b>Trained:</b> {e(str(prov.get("trained_at", "?")))}<br>
 <b>Data:</b> {e(str(prov.get("data_source", "?")))}<br>
 <b>Training data hash:</b> <code>{e(str(prov.get("training_data_hash", "?"))[:16])}…</code></p>

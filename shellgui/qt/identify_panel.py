@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QImage
@@ -85,6 +86,13 @@ def save_record(
     return specimen_id
 
 
+def describe_results(results: Sequence[Identified]) -> str:
+    photos = sum(len(r.paths) for r in results)
+    if len(results) == 1 and photos > 1:
+        return f"1 specimen from {photos} photos"
+    return f"{len(results)} photo{'s' if len(results) > 1 else ''}"
+
+
 class IdentifyPanel(QWidget):
     """The first tab. ``identify(paths)`` is what a drop, a paste or File ▸ Open calls."""
 
@@ -121,6 +129,12 @@ class IdentifyPanel(QWidget):
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addWidget(self.preview, 1)
         zoom = QHBoxLayout()
+        self.next_view = QPushButton("Next view")
+        self.next_view.setToolTip("Show the other photos of this specimen")
+        self.next_view.clicked.connect(self._next_view)
+        self.next_view.hide()
+        self.view_index = 0
+        zoom.addWidget(self.next_view)
         for text, slot in (
             ("−", lambda: self.preview.zoom(0.8)),
             ("+", lambda: self.preview.zoom(1.25)),
@@ -225,17 +239,17 @@ class IdentifyPanel(QWidget):
         self.job = job
         self.items.clear()
         for result in job.results:
-            label = result.paths[0].rsplit("/", 1)[-1]
+            label = Path(result.paths[0]).name
             if len(result.paths) > 1:
-                label += f" + {len(result.paths) - 1} more views"
-            item = QListWidgetItem(f"{label}\n{result.prediction.taxon or 'uncertain'}")
+                label += f"\n+ {len(result.paths) - 1} more view{'s' if len(result.paths) > 2 else ''}"
+            item = QListWidgetItem(f"{label}\n→ {result.prediction.taxon or 'uncertain'}")
             item.setToolTip("\n".join(result.paths))
             self.items.addItem(item)
         self.errors.setText("\n".join(job.errors))
         if job.results:
             self.items.setCurrentRow(0)
             self.status.emit(
-                f"Identified {len(job.results)} result(s)"
+                f"Identified {describe_results(job.results)}"
                 + (f"; {len(job.errors)} file(s) could not be read" if job.errors else "")
             )
         else:
@@ -250,11 +264,22 @@ class IdentifyPanel(QWidget):
         result = self.current()
         if result is None or self.job is None:
             return
+        self.view_index = 0
+        self.next_view.setVisible(len(result.paths) > 1)
+        self.next_view.setText(f"Next view (1 of {len(result.paths)})")
         self.preview.set_image(self.job.previews.get(result.paths[0]))
         self.results.show_prediction(result.prediction, self.job.model_line)
         best = result.prediction.taxon or result.prediction.top_k[0].name
         self.taxon.setText(best)
         self._set_record_enabled(True)
+
+    def _next_view(self) -> None:
+        result = self.current()
+        if result is None or self.job is None:
+            return
+        self.view_index = (self.view_index + 1) % len(result.paths)
+        self.next_view.setText(f"Next view ({self.view_index + 1} of {len(result.paths)})")
+        self.preview.set_image(self.job.previews.get(result.paths[self.view_index]))
 
     def _choose(self, name: str) -> None:
         self.taxon.setText(name)

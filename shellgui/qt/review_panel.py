@@ -7,6 +7,8 @@ from it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -52,7 +54,12 @@ class ReviewPanel(QWidget):
         self.queue.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.queue.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.queue.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.queue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.queue.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.queue.setWordWrap(False)
+        self.queue.setMinimumWidth(420)
         self.queue.currentCellChanged.connect(lambda row, *_: self._show(row))
         self.preview = PhotoView()
         self.alternatives = QListWidget()
@@ -74,6 +81,7 @@ class ReviewPanel(QWidget):
         splitter.addWidget(self.queue)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([460, 900])
         top = QHBoxLayout()
         top.addWidget(self.help, 1)
         top.addWidget(self.progress)
@@ -103,8 +111,9 @@ class ReviewPanel(QWidget):
         self.queue.setRowCount(0)
         for i, row in enumerate(self.rows):
             self.queue.insertRow(i)
-            name = (row.photo_path or "").rsplit("/", 1)[-1]
-            self.queue.setItem(i, 0, QTableWidgetItem(name))
+            name = QTableWidgetItem(Path(row.photo_path or "").name)
+            name.setToolTip(row.photo_path or "")
+            self.queue.setItem(i, 0, name)
             self.queue.setItem(i, 1, QTableWidgetItem(row.taxon or "uncertain"))
             self.queue.setItem(i, 2, QTableWidgetItem(f"{row.score:.0%}" if row.score is not None else ""))
         self._update_progress()

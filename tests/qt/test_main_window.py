@@ -19,8 +19,13 @@ from shellgui.core.catalog.schema import Identification, Photo
 def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
 
 
@@ -41,7 +46,11 @@ def test_drop_shows_results_and_accept_writes_a_row(qtbot, window, colour_photos
         history = repo.history(s, specimen_id)
         row = repo.list_specimens(s, text="MZ-77")[0]
     assert [h.verification_status for h in history] == [PREDICTED, VALIDATED]
-    assert history[-1].taxon == "Redia sp." and history[-1].rank == "genus" and history[-1].identified_by == "tester"
+    assert (
+        history[-1].taxon == "Redia sp."
+        and history[-1].rank == "genus"
+        and history[-1].identified_by == "tester"
+    )
     assert row.catalog_number == "MZ-77"
 
 
@@ -51,7 +60,7 @@ def test_several_views_and_a_bad_file(qtbot, window, colour_photos, tmp_path) ->
     panel = window.identify_panel
     drop(window, [colour_photos["red"], colour_photos["green"], bad])
     qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
-    assert panel.items.count() == 1 and "1 more views" in panel.items.item(0).text()
+    assert panel.items.count() == 1 and "+ 1 more view" in panel.items.item(0).text()
     assert "Rediidae" in panel.results.headline.text()
     assert "broken.jpg" in panel.errors.text() and "not a photo" in panel.errors.text()
 
@@ -133,11 +142,13 @@ def test_review_keyboard_flow(qtbot, window, tmp_path) -> None:  # type: ignore[
     qtbot.keyClick(review.queue, Qt.Key.Key_N)
     assert review.queue.rowCount() == 2
     with window.context.catalog.session() as s:
-        validated = s.scalar(select(func.count(Identification.id)).where(
-            Identification.verification_status == VALIDATED))
+        validated = s.scalar(
+            select(func.count(Identification.id)).where(Identification.verification_status == VALIDATED)
+        )
         first_history = repo.history(s, first)
-        not_identifiable = s.scalar(select(func.count(Identification.id)).where(
-            Identification.remarks == "not identifiable"))
+        not_identifiable = s.scalar(
+            select(func.count(Identification.id)).where(Identification.remarks == "not identifiable")
+        )
     assert validated == 3 and not_identifiable == 1
     assert first_history[-1].verification_status == VALIDATED and first_history[-1].identified_by == "tester"
 

@@ -1,0 +1,108 @@
+"""Save a screenshot of each main view of the real window under a real X server (Xvfb).
+
+    xvfb-run -s "-screen 0 1400x900x24" python tests/qt/take_screenshots.py OUT_DIR
+
+Uses the bundled default model, a throw-away SHELLGUI_HOME and the attributed fixture photos.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHELLS = ROOT / "tests" / "fixtures" / "shells"
+
+
+def main(out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="shellgui-shots-"))
+    os.environ["SHELLGUI_HOME"] = str(home)
+    os.environ.setdefault("SHELLGUI_PROVIDER", "cpu")
+    drawer = home / "drawer"
+    shutil.copytree(SHELLS, drawer)
+    (drawer / "damaged.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+
+    import onnxruntime  # noqa: F401
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QThreadPool, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from shellgui.core.catalog import Catalog
+    from shellgui.core.settings import Settings
+    from shellgui.qt.context import AppContext
+    from shellgui.qt.main_window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+    QCoreApplication.setOrganizationName("shellgui-screenshots")
+    context = AppContext(Settings(user_name="curator"), Catalog(home / "catalogue.sqlite"))
+    window = MainWindow(context)
+    window.resize(1360, 860)
+    window.show()
+
+    def wait(ms: int = 300, until=None, timeout_ms: int = 60000) -> None:  # type: ignore[no-untyped-def]
+        waited = 0
+        while True:
+            loop = QEventLoop()
+            QTimer.singleShot(ms, loop.quit)
+            loop.exec()
+            waited += ms
+            if until is None or until() or waited >= timeout_ms:
+                return
+
+    def shot(name: str, widget=None) -> None:  # type: ignore[no-untyped-def]
+        wait(300)
+        target = widget or window
+        screen = app.primaryScreen()
+        pixmap = screen.grabWindow(
+            0, target.x(), target.y(), target.frameGeometry().width(), target.frameGeometry().height()
+        )
+        pixmap.save(str(out / f"{name}.png"))
+        print(out / f"{name}.png")
+
+    context.load_model()
+    wait(until=lambda: context.classifier is not None)
+    panel = window.identify_panel
+    photos = sorted(SHELLS.glob("Bistolida_diauges/*_1_*.jpg"))
+    window.identify([str(p) for p in photos])
+    wait(until=lambda: panel.results.prediction is not None)
+    panel.catalog_number.setText("MZ-2024-0117")
+    panel.locality.setText("Sanya, Hainan")
+    panel.collector.setText("J. Curator")
+    shot("1-identify")
+    panel.save(validate=True)
+    wait(until=lambda: QThreadPool.globalInstance().activeThreadCount() == 0)
+
+    window.tabs.setCurrentWidget(window.batch_panel)
+    window.batch_panel.folder.setText(str(drawer))
+    window.batch_panel.start()
+    wait(until=lambda: not window.batch_panel.is_running())
+    shot("2-batch")
+    window.review_run(window.batch_panel.run_id or 0)
+    wait(until=lambda: window.review_panel.queue.rowCount() > 0, timeout_ms=5000)
+    wait(800)
+    shot("3-review")
+    window.tabs.setCurrentWidget(window.catalogue_panel)
+    wait(until=lambda: window.catalogue_panel.model.rowCount() > 0, timeout_ms=5000)
+    shot("4-catalogue")
+
+    from PySide6.QtWidgets import QTextBrowser
+
+    from shellgui.qt.dialogs import card_html
+
+    browser = QTextBrowser()
+    browser.setWindowTitle("Model card")
+    browser.setHtml(card_html(context.classifier.card, context.classifier.path, context.classifier.device))
+    browser.resize(560, 700)
+    browser.show()
+    shot("5-model-card", browser)
+    browser.close()
+    QThreadPool.globalInstance().waitForDone(10000)
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")))
