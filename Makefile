@@ -37,6 +37,7 @@ test: check
 bench: setup-dev
 	$(BIN)/python bench/bench_identify.py
 	$(BIN)/python bench/bench_catalog.py
+	$(BIN)/python bench/bench_train.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,46 @@
+"""The default model shipped in resources/ loads out of the box and knows the shells it was trained for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from shellgui.core.imaging import open_photo
+from shellgui.core.inference import Classifier
+from shellgui.core.models import bundled_model_path, installed_models, resolve_model
+
+SHELLS = Path(__file__).parents[1] / "fixtures" / "shells"
+
+
+def test_bundled_model_is_the_default_and_has_a_full_card() -> None:
+    assert resolve_model(None) == bundled_model_path()
+    assert bundled_model_path().stat().st_size < 40 * 1024 * 1024
+    models = installed_models()
+    assert models[0].bundled and models[0].card is not None
+    card = models[0].card
+    assert card.num_classes == 8 and card.preprocessing.normalize_in_graph
+    assert {"test_top1", "test_top3", "test_macro_f1"} <= set(card.metrics)
+    assert card.provenance["training_data_hash"] and "Zhang" in card.provenance["data_source"]
+    assert {t.family for t in card.taxa} >= {"Cypraeidae", "Muricidae"}
+
+
+def test_bundled_model_identifies_fixture_shells() -> None:
+    classifier = Classifier(bundled_model_path())
+    photos = [open_photo(p, min_side=classifier.min_decode_side) for p in sorted(SHELLS.glob("*/*.jpg"))]
+    predictions = classifier.identify(photos, top_k=3)
+    expected = [p.parent.name for p in sorted(SHELLS.glob("*/*.jpg"))]
+    top3 = sum(label in [t.label for t in pred.top_k] for label, pred in zip(expected, predictions))
+    assert top3 >= 0.8 * len(photos)
+
+
+def test_cli_identifies_with_the_default_model(tmp_path: Path) -> None:
+    photo = next(SHELLS.glob("Bolinus_brandaris/*_A.jpg"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "shellgui", "identify", str(photo), "--no-record"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "shellgui-zhang8" in proc.stdout
