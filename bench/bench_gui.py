@@ -79,7 +79,7 @@ def drop_to_results() -> tuple[float, float]:
         runs = []
         for _ in range(3):
             done = QEventLoop()
-            panel.results.table.model().rowsInserted.connect(lambda *a: QTimer.singleShot(0, done.quit))
+            panel.results.table.model().rowsInserted.connect(lambda *a, d=done: QTimer.singleShot(0, d.quit))
             start = time.perf_counter()
             window.identify([str(photo)])
             done.exec()
