@@ -278,6 +278,14 @@ class Trainer:
             bar.set_postfix(loss=f"{total / count:.3f}")
         return total / max(1, count)
 
+    def eta(self, last_epoch_seconds: float) -> str:
+        """Time left for the whole run at the last epoch's pace (early stopping may end it sooner)."""
+        left = self.stage_epochs(self.state.stage) - self.state.epoch
+        if self.state.stage == 1:
+            left += self.config.epochs
+        minutes = left * last_epoch_seconds / 60
+        return f"ETA {minutes:.0f} min" if minutes >= 1 else f"ETA {minutes * 60:.0f} s"
+
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         arch = self.config.arch
         mean = torch.tensor(arch.mean, device=images.device).view(1, 3, 1, 1)
@@ -411,7 +419,8 @@ class Trainer:
                     tqdm.write(
                         f"epoch {self.state.global_epoch:3d} stage {stage} {size}px  train loss "
                         f"{train_loss:.3f}  val loss {val_loss:.3f}  val top-1 {metrics['top1']:.3f}  "
-                        f"macro-F1 {metrics['macro_f1']:.3f}{'  *' if improved else ''}"
+                        f"macro-F1 {metrics['macro_f1']:.3f}{'  *' if improved else ''}  "
+                        f"{self.eta(record['seconds'])}"
                     )
                     with open(self.run_dir / "metrics.jsonl", "a") as fh:
                         fh.write(json.dumps(record) + "\n")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QDate,
     QModelIndex,
     QPersistentModelIndex,
     QSize,
@@ -17,6 +19,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -216,6 +219,13 @@ class CataloguePanel(QWidget):
         self.max_conf.setValue(100)
         self.max_conf.setSuffix(" %")
         self.max_conf.setPrefix("confidence ≤ ")
+        self.since = QDateEdit()
+        self.since.setCalendarPopup(True)
+        self.since.setDisplayFormat("yyyy-MM-dd")
+        self.since.setMinimumDate(QDate(2000, 1, 1))
+        self.since.setSpecialValueText("identified: any date")
+        self.since.setDate(self.since.minimumDate())
+        self.since.setToolTip("Only specimens identified on or after this date")
         self.count = QLabel()
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
@@ -223,6 +233,7 @@ class CataloguePanel(QWidget):
         bar.addWidget(self.search, 1)
         bar.addWidget(self.status_filter)
         bar.addWidget(self.max_conf)
+        bar.addWidget(self.since)
         bar.addWidget(refresh)
         self.model = SpecimenTableModel()
         self.proxy = QSortFilterProxyModel()
@@ -252,19 +263,27 @@ class CataloguePanel(QWidget):
         self.search.textChanged.connect(self.refresh)
         self.status_filter.currentIndexChanged.connect(self.refresh)
         self.max_conf.valueChanged.connect(self.refresh)
+        self.since.dateChanged.connect(self.refresh)
         context.catalog_changed.connect(self.refresh)
 
     def refresh(self) -> None:
         text, status = self.search.text().strip(), self.status_filter.currentData()
         max_score = self.max_conf.value() / 100 if self.max_conf.value() < 100 else None
-        task = Task(self._query, text, status, max_score)
+        since = None
+        if self.since.date() != self.since.minimumDate():
+            since = datetime.combine(self.since.date().toPython(), datetime.min.time())
+        task = Task(self._query, text, status, max_score, since)
         task.signals.result.connect(self._show)
         task.signals.error.connect(self.status.emit)
         self.context.keep(task)
 
-    def _query(self, text: str, status: str | None, max_score: float | None) -> list[SpecimenRow]:
+    def _query(
+        self, text: str, status: str | None, max_score: float | None, since: datetime | None
+    ) -> list[SpecimenRow]:
         with self.context.catalog.session() as session:
-            return repo.list_specimens(session, text=text, status=status, max_score=max_score)
+            return repo.list_specimens(
+                session, text=text, status=status, max_score=max_score, identified_since=since
+            )
 
     def _show(self, rows: list[SpecimenRow]) -> None:
         self.model.set_rows(rows)

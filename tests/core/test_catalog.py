@@ -105,3 +105,16 @@ def test_locked_database_gives_clear_error(tmp_path: Path, monkeypatch: pytest.M
     finally:
         blocker.rollback()
         blocker.close()
+
+
+def test_identified_since_filter(tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path]) -> None:
+    from datetime import datetime, timedelta
+
+    catalog = Catalog(tmp_path / "c.sqlite")
+    classifier = Classifier(tiny_model)
+    photos, outcome = identify_paths(classifier, [colour_photos["red"]])
+    record(catalog, classifier, photos, outcome.results[0].prediction, collected_on="1998-04-02")
+    with catalog.session() as s:
+        assert len(repo.list_specimens(s, identified_since=datetime.now() - timedelta(days=1))) == 1
+        assert repo.list_specimens(s, identified_since=datetime.now() + timedelta(days=1)) == []
+        assert len(repo.list_specimens(s, text="1998")) == 1

@@ -225,6 +225,7 @@ def list_specimens(
     run_id: int | None = None,
     order_by_score: bool = False,
     limit: int | None = None,
+    identified_since: datetime | None = None,
 ) -> list[SpecimenRow]:
     """Specimens with their current identification, filtered.
 
@@ -233,6 +234,7 @@ def list_specimens(
         status: ``PredictedByMachine`` or ``ValidatedByHuman``.
         min_score, max_score: bounds on the current identification's score.
         run_id: only specimens identified in that cataloguing run.
+        identified_since: only specimens whose current identification is this recent.
         order_by_score: lowest score first (the review queue), else newest first.
     """
     first_photo = (
@@ -256,7 +258,10 @@ def list_specimens(
             | Specimen.locality.ilike(like)
             | Specimen.collector.ilike(like)
             | Specimen.notes.ilike(like)
+            | Specimen.collected_on.ilike(like)
         )
+    if identified_since is not None:
+        query = query.where(Identification.created_at >= identified_since)
     if status:
         query = query.where(Identification.verification_status == status)
     if min_score is not None:
