@@ -167,12 +167,11 @@ def _commit(
         run = session.get(CatalogRun, run_id)
         assert run is not None
         for item in loaded:
-            if item.duplicate or (
-                item.sha256
-                and item.array is not None
-                and repo.find_photo_by_hash(session, item.sha256) is not None
-            ):
-                existing = session.scalar(select(Photo.id).where(Photo.sha256 == item.sha256))
+            # Another program may have catalogued the same bytes since the run started.
+            existing = (
+                session.scalar(select(Photo.id).where(Photo.sha256 == item.sha256)) if item.sha256 else None
+            )
+            if item.duplicate or existing is not None:
                 session.add(
                     RunItem(
                         run_id=run_id,
