@@ -10,6 +10,18 @@ from shellgui.core.modelcard import Taxon
 DEFAULT_THRESHOLDS = {"species": 0.6, "genus": 0.7, "family": 0.8}
 
 
+def fit_ood_floor(logits: np.ndarray, percentile: float = 5.0) -> float | None:
+    """The out-of-distribution floor: this percentile of the validation photos' highest raw logits.
+
+    A photo scoring below it looks less like the training taxa than 95% (by default) of real validation
+    photos; MaxLogit separates unfamiliar photos better than the softmax does. ``None`` when disabled or
+    when there are too few validation photos to estimate it.
+    """
+    if percentile <= 0 or len(logits) < 10:
+        return None
+    return round(float(np.percentile(logits.max(axis=1), percentile)), 4)
+
+
 def nll(logits: np.ndarray, targets: np.ndarray, temperature: float) -> float:
     probs = calibrated_probabilities(logits, temperature)
     return float(-np.mean(np.log(np.clip(probs[np.arange(len(targets)), targets], 1e-12, 1.0))))

@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--install", action="store_true", help="install the model where 'shellgui models' finds it"
     )
     out.add_argument(
+        "--ood-percentile",
+        type=float,
+        default=5.0,
+        help="percent of validation photos allowed below the 'unfamiliar photo' logit floor (0: no floor)",
+    )
+    out.add_argument(
         "--target-precision",
         type=float,
         default=0.9,
@@ -168,7 +174,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
     from shellgui.core.modelcard import ModelCard, Preprocessing
     from trainer import data as D
-    from trainer.calibration import expected_calibration_error, fit_temperature, fit_thresholds
+    from trainer.calibration import expected_calibration_error, fit_ood_floor, fit_temperature, fit_thresholds
     from trainer.export import NormalisedModel, export_onnx, verify_export
     from trainer.report import (
         classification_metrics,
@@ -227,6 +233,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     val_before = calibrated_probabilities(val_logits, 1.0)
     val_after = calibrated_probabilities(val_logits, temperature)
     thresholds = fit_thresholds(val_after, val_targets, splits.taxa, args.target_precision)
+    ood_floor = fit_ood_floor(val_logits, args.ood_percentile)
     test_probs = calibrated_probabilities(test_logits, temperature)
     test_metrics = classification_metrics(test_probs, test_targets, splits.labels)
     val_metrics = classification_metrics(val_after, val_targets, splits.labels)
@@ -236,6 +243,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         "target_precision": args.target_precision,
         "ece_before": expected_calibration_error(val_before, val_targets),
         "ece_after": expected_calibration_error(val_after, val_targets),
+        "ood_logit_floor": ood_floor,
+        "ood_percentile": args.ood_percentile,
+        "test_flagged_unfamiliar": float((test_logits.max(axis=1) < ood_floor).mean())
+        if ood_floor is not None and len(test_logits)
+        else 0.0,
     }
     arch = config.arch
     card = ModelCard(
@@ -252,6 +264,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         ),
         temperature=temperature,
         thresholds=thresholds,
+        ood_logit_floor=ood_floor,
         metrics={
             "test_top1": test_metrics["top1"],
             "test_top3": test_metrics["top3"],

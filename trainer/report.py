@@ -180,6 +180,14 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         "|---|---|",
     ]
     lines += [f"| {rank} | {value:.2f} |" for rank, value in cal["thresholds"].items()]
+    if cal.get("ood_logit_floor") is not None:
+        lines += [
+            "",
+            f"**Unfamiliar photos.** A photo whose highest raw score (logit) is below {cal['ood_logit_floor']:.2f} — "
+            f"lower than {100 - cal['ood_percentile']:.0f}% of real validation photos — is answered *uncertain* "
+            f"whatever its percentages say. On the held-out test photos this flags "
+            f"{cal['test_flagged_unfamiliar']:.0%} of them.",
+        ]
     lines += [
         "",
         "![confusion matrix](confusion_test.png)",

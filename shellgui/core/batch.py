@@ -25,7 +25,6 @@ from shellgui.core.catalog.schema import CatalogRun, Photo, RunItem, utcnow
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
 from shellgui.core.inference.classifier import Classifier
-from shellgui.core.inference.decision import decide
 
 DONE, FAILED, DUPLICATE = "done", "failed", "duplicate"
 RUNNING, CANCELLED, COMPLETED = "running", "cancelled", "completed"
@@ -159,8 +158,8 @@ def _commit(
 ) -> tuple[list[ItemResult], CatalogRun]:
     """Identify the decoded photos of a batch and record everything in one transaction."""
     good = [x for x in loaded if x.array is not None]
-    probs = classifier.probabilities([x.array for x in good if x.array is not None])
-    predictions = {id(x): decide(p, classifier.card, top_k) for x, p in zip(good, probs)}
+    answers = classifier.predict([x.array for x in good if x.array is not None], top_k)
+    predictions = {id(x): p for x, p in zip(good, answers)}
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
     results: list[ItemResult] = []
     with catalog.session() as session, session.begin():

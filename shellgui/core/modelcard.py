@@ -78,6 +78,9 @@ class ModelCard:
     thresholds: dict[str, float] = field(
         default_factory=lambda: {"species": 0.6, "genus": 0.7, "family": 0.8}
     )
+    #: Out-of-distribution guard: a photo whose highest raw logit is below this floor is answered
+    #: "uncertain" whatever its softmax says (MaxLogit; fitted on validation photos by the trainer).
+    ood_logit_floor: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     format: int = CARD_FORMAT
@@ -126,6 +129,7 @@ class ModelCard:
                 thresholds={k: float(v) for k, v in raw.get("thresholds", {}).items()},
                 metrics={k: float(v) for k, v in raw.get("metrics", {}).items()},
                 provenance=dict(raw.get("provenance", {})),
+                ood_logit_floor=None if raw.get("ood_logit_floor") is None else float(raw["ood_logit_floor"]),
                 format=fmt or CARD_FORMAT,
             )
         except (KeyError, TypeError, ValueError) as exc:

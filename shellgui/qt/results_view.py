@@ -24,9 +24,14 @@ def headline_html(prediction: Prediction) -> str:
     """The big line: the decided taxon and how sure the model is, in words a collector uses."""
     if prediction.taxon is None:
         best = prediction.top_k[0]
+        why = (
+            "this photo looks unlike the photos the model was trained on"
+            if prediction.unfamiliar
+            else "possibly not a taxon this model knows"
+        )
         return (
             f"<span style='color:{UNCERTAIN_COLOUR}; font-size:15pt'><b>Uncertain</b></span><br>"
-            f"<span style='color:{UNCERTAIN_COLOUR}'>possibly not a taxon this model knows</span>"
+            f"<span style='color:{UNCERTAIN_COLOUR}'>{why}</span>"
             f"<br><small>best guess: <i>{best.name}</i> ({best.probability:.0%})</small>"
         )
     colour = CERTAINTY_COLOURS.get(prediction.certainty, "#333")

@@ -130,3 +130,15 @@ def test_resize_and_crop_matches_torchvision_semantics() -> None:
     pre = tiny_card(input_size=32).preprocessing  # resize 36, crop 32
     out = resize_and_crop(Image.new("RGB", (100, 50)), pre)
     assert out.size == (32, 32)
+
+
+def test_out_of_distribution_floor_makes_unfamiliar_photos_uncertain(
+    tmp_path: Path, colour_photos: dict[str, Path]
+) -> None:
+    path = build_tiny_model(tmp_path / "ood.onnx", card=tiny_card(ood_logit_floor=3.0))
+    classifier = Classifier(path)
+    red, grey = classifier.identify([open_photo(colour_photos["red"]), open_photo(colour_photos["grey"])])
+    assert red.taxon == "Redia rubra" and not red.unfamiliar  # a strong red: max logit well above 3
+    assert grey.taxon is None and grey.unfamiliar and grey.certainty == UNCERTAIN
+    assert ModelCard.from_json(classifier.card.to_json()).ood_logit_floor == 3.0
+    assert tiny_card().ood_logit_floor is None  # older cards without the field still load

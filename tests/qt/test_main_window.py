@@ -76,8 +76,8 @@ def make_folder(root: Path, n: int) -> Path:
 def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     folder = make_folder(tmp_path, 24)
     classifier = window.context.classifier
-    slow = classifier.probabilities
-    monkeypatch.setattr(classifier, "probabilities", lambda arrays: (time.sleep(0.1), slow(arrays))[1])
+    slow = classifier.scores
+    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(0.1), slow(arrays))[1])
     window.context.settings.batch_size = 2
     panel = window.batch_panel
     panel.folder.setText(str(folder))
@@ -101,8 +101,8 @@ def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_
 def test_gui_stays_responsive_during_a_batch(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     folder = make_folder(tmp_path, 40)
     classifier = window.context.classifier
-    slow = classifier.probabilities
-    monkeypatch.setattr(classifier, "probabilities", lambda arrays: (time.sleep(0.05), slow(arrays))[1])
+    slow = classifier.scores
+    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(0.05), slow(arrays))[1])
     window.context.settings.batch_size = 4
     gaps: list[float] = []
     last = [time.perf_counter()]

@@ -80,3 +80,13 @@ def test_thresholds_reach_target_precision() -> None:
     thresholds = fit_thresholds(probs, targets, taxa, target_precision=0.9)
     assert 0.5 < thresholds["species"] <= 0.95
     assert thresholds["genus"] <= 0.95
+
+
+def test_ood_floor_is_a_low_percentile_of_validation_max_logits() -> None:
+    from trainer.calibration import fit_ood_floor
+
+    logits = np.zeros((100, 3))
+    logits[:, 0] = np.arange(100)
+    assert fit_ood_floor(logits, 5.0) == pytest.approx(4.95)
+    assert fit_ood_floor(logits, 0) is None
+    assert fit_ood_floor(logits[:5], 5.0) is None

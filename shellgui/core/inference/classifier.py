@@ -121,11 +121,21 @@ class Classifier:
         out = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
         return np.asarray(out[0])
 
+    def scores(self, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities ``(N, num_classes)`` and each photo's highest raw logit ``(N,)``."""
+        if not arrays:
+            return np.zeros((0, self.card.num_classes)), np.zeros(0)
+        logits = self.logits(np.stack(arrays))
+        return calibrated_probabilities(logits, self.card.temperature), logits.max(axis=1)
+
     def probabilities(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         """Temperature-calibrated probabilities, ``(N, num_classes)``, for preprocessed CHW arrays."""
-        if not arrays:
-            return np.zeros((0, self.card.num_classes))
-        return calibrated_probabilities(self.logits(np.stack(arrays)), self.card.temperature)
+        return self.scores(arrays)[0]
+
+    def predict(self, arrays: Sequence[np.ndarray], top_k: int = 5) -> list[Prediction]:
+        """One prediction per preprocessed array (one batched model run)."""
+        probs, max_logits = self.scores(arrays)
+        return [decide(p, self.card, top_k, float(m)) for p, m in zip(probs, max_logits)]
 
     def prepare(self, photo: Photo) -> np.ndarray:
         """A decoded photo as this model's input array."""
@@ -133,13 +143,12 @@ class Classifier:
 
     def identify(self, photos: Sequence[Photo], top_k: int = 5) -> list[Prediction]:
         """One prediction per photo (one batched model run)."""
-        probs = self.probabilities([self.prepare(p) for p in photos])
-        return [decide(p, self.card, top_k) for p in probs]
+        return self.predict([self.prepare(p) for p in photos], top_k)
 
     def identify_specimen(self, photos: Sequence[Photo], top_k: int = 5) -> Prediction:
         """Several views of one specimen fused into one prediction."""
-        probs = self.probabilities([self.prepare(p) for p in photos])
-        return decide(fuse_views(probs), self.card, top_k)
+        probs, max_logits = self.scores([self.prepare(p) for p in photos])
+        return decide(fuse_views(probs), self.card, top_k, float(max_logits.mean()))
 
 
 def load_classifier(path: str | Path, provider: str | None = None) -> Classifier:

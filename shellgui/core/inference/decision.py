@@ -38,6 +38,8 @@ class Prediction:
         rank: the rank of the decision (``"species"``, ``"genus"``, ``"family"``) or ``"uncertain"``.
         score: the probability of the decided taxon (or of the best label when uncertain).
         certainty: plain words: ``"confident"``, ``"likely"`` or the uncertain message.
+        unfamiliar: the photo looks unlike anything the model was trained on (its logits are below the
+            card's out-of-distribution floor), so it is answered "uncertain" whatever the percentages say.
     """
 
     top_k: tuple[TaxonScore, ...]
@@ -47,13 +49,15 @@ class Prediction:
     rank: str
     score: float
     certainty: str
+    unfamiliar: bool = False
 
     @property
     def summary(self) -> str:
         """One line: ``"Bistolida diauges (species, 93%, confident)"`` or the uncertain message."""
         if self.taxon is None:
             best = self.top_k[0]
-            return f"{UNCERTAIN} (best guess {best.name}, {best.probability:.0%})"
+            unlike = "; the photo looks unlike the training photos" if self.unfamiliar else ""
+            return f"{UNCERTAIN} (best guess {best.name}, {best.probability:.0%}{unlike})"
         return f"{self.taxon} ({self.rank}, {self.score:.0%}, {self.certainty})"
 
     def to_dict(self) -> dict[str, object]:
@@ -62,6 +66,7 @@ class Prediction:
             "rank": self.rank,
             "score": round(self.score, 6),
             "certainty": self.certainty,
+            "unfamiliar": self.unfamiliar,
             "top_k": [
                 {"name": t.name, "label": t.label, "rank": t.rank, "probability": round(t.probability, 6)}
                 for t in self.top_k
@@ -100,13 +105,16 @@ def certainty_words(probability: float, threshold: float) -> str:
     return "confident" if probability >= max(threshold, 0.9) else "likely"
 
 
-def decide(probabilities: np.ndarray, card: ModelCard, top_k: int = 5) -> Prediction:
+def decide(
+    probabilities: np.ndarray, card: ModelCard, top_k: int = 5, max_logit: float | None = None
+) -> Prediction:
     """Build the answer for one calibrated probability vector.
 
     Args:
         probabilities: shape ``(num_classes,)``, summing to 1.
         card: the model card (taxonomy and thresholds).
         top_k: how many labels to list.
+        max_logit: the highest raw logit, checked against the card's out-of-distribution floor.
     """
     probs = np.asarray(probabilities, dtype=np.float64)
     order = np.argsort(-probs, kind="stable")[: max(1, top_k)]
@@ -117,6 +125,11 @@ def decide(probabilities: np.ndarray, card: ModelCard, top_k: int = 5) -> Predic
     families = tuple(_roll_up(probs, card, "family"))
     thresholds = card.thresholds
     best = top[0]
+    floor = card.ood_logit_floor
+    if floor is not None and max_logit is not None and max_logit < floor:
+        return Prediction(
+            top, genera, families, None, "uncertain", best.probability, UNCERTAIN, unfamiliar=True
+        )
     if best.rank == "species" and best.probability >= thresholds.get("species", 1.01):
         t = thresholds["species"]
         return Prediction(
