@@ -294,6 +294,12 @@ def catalogue_folder(
                 )
         for future in queue:
             future.cancel()
+        if batch:  # cancelled with photos decoded: keep that work rather than redo it on resume
+            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+            counts = _counts(catalog, run_id)
+            yield BatchProgress(
+                run_id, RUNNING, len(paths), *counts, time.monotonic() - started, None, tuple(results)
+            )
     state = CANCELLED if cancel.is_set() else COMPLETED
     with catalog.session() as session, session.begin():
         final = session.get(CatalogRun, run_id)
