@@ -60,6 +60,8 @@ class Classifier:
         if not os.path.isfile(self.path):
             raise ModelError(f"{self.path}: model file not found")
         plan = plan_providers(provider)
+        # ONNX Runtime's own logger is loud when CUDA cannot start; we log one clear reason instead.
+        ort.set_default_logger_severity(2 if log.isEnabledFor(logging.INFO) else 4)
         if "CUDAExecutionProvider" in plan.providers:
             preload_cuda_libraries()
         options = ort.SessionOptions()
@@ -83,7 +85,7 @@ class Classifier:
                 raise ModelError(f"{self.path}: not a usable ONNX model ({first})") from None
         self.providers: list[str] = list(self.session.get_providers())
         if plan.providers[0] == CUDA and CUDA not in self.providers:
-            self.provider_reason = "CUDA could not start; running on the CPU"
+            self.provider_reason = "CUDA could not start (driver, CUDA 13 or cuDNN 9 missing?); running on the CPU"
             log.warning("%s: %s", self.path, self.provider_reason)
         else:
             self.provider_reason = plan.reason
