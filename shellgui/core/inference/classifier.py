@@ -85,7 +85,9 @@ class Classifier:
                 raise ModelError(f"{self.path}: not a usable ONNX model ({first})") from None
         self.providers: list[str] = list(self.session.get_providers())
         if plan.providers[0] == CUDA and CUDA not in self.providers:
-            self.provider_reason = "CUDA could not start (driver, CUDA 13 or cuDNN 9 missing?); running on the CPU"
+            self.provider_reason = (
+                "CUDA could not start (driver, CUDA 13 or cuDNN 9 missing?); running on the CPU"
+            )
             log.warning("%s: %s", self.path, self.provider_reason)
         else:
             self.provider_reason = plan.reason
