@@ -174,6 +174,8 @@ class SpecimenDialog(QDialog):
             ]
             for j, v in enumerate(values):
                 table.setItem(i, j, QTableWidgetItem(v))
+        table.setWordWrap(False)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel

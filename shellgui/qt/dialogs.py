@@ -51,6 +51,8 @@ class PreferencesDialog(QDialog):
         self.batch.setValue(settings.batch_size)
         self.catalog = QLineEdit(settings.catalog or catalog_display)
         self.catalog.setToolTip("A SQLite file, or a SQLAlchemy URL such as postgresql+psycopg://host/shells")
+        self.catalog.setMinimumWidth(440)
+        self.catalog.setCursorPosition(0)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()

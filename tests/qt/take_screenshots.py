@@ -99,6 +99,22 @@ def main(out: Path) -> int:
     browser.show()
     shot("5-model-card", browser)
     browser.close()
+
+    from shellgui.qt.catalogue_panel import SpecimenDialog
+    from shellgui.qt.dialogs import PreferencesDialog
+
+    with context.catalog.session() as session:
+        from shellgui.core.catalog import repository as repo
+
+        specimen = repo.list_specimens(session, text="MZ-2024")[0].specimen_id
+    history = SpecimenDialog(context, specimen, window)
+    history.show()
+    shot("6-specimen-history", history)
+    history.close()
+    prefs = PreferencesDialog(context.settings, context.catalog.display_name, window)
+    prefs.show()
+    shot("7-preferences", prefs)
+    prefs.close()
     QThreadPool.globalInstance().waitForDone(10000)
     window.close()
     return 0
