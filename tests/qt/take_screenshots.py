@@ -117,6 +117,8 @@ def main(out: Path) -> int:
     prefs.close()
     QThreadPool.globalInstance().waitForDone(10000)
     window.close()
+    context.catalog.close()
+    shutil.rmtree(home, ignore_errors=True)
     return 0
 
 
