@@ -200,3 +200,40 @@ def test_export_from_menu(qtbot, window, tmp_path, monkeypatch, fmt) -> None:  #
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     window.export(fmt)
     qtbot.waitUntil(out.exists, timeout=5000)
+
+
+def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from shellgui.qt import main_window as mw
+
+    new_catalog = tmp_path / "other.sqlite"
+
+    def fake_exec(dialog) -> bool:  # type: ignore[no-untyped-def]
+        dialog.top_k.setValue(3)
+        dialog.catalog.setText(str(new_catalog))
+        dialog.user.setText("Dr. Shell")
+        return True
+
+    monkeypatch.setattr(mw.PreferencesDialog, "exec", fake_exec)
+    window.preferences()
+    settings = window.context.settings
+    assert settings.top_k == 3 and settings.user_name == "Dr. Shell"
+    assert window.context.catalog.display_name == str(new_catalog) and new_catalog.exists()
+    from shellgui.core.settings import Settings
+
+    assert Settings.load().top_k == 3  # saved under SHELLGUI_HOME
+
+
+def test_unreadable_catalogue_in_preferences_keeps_the_old_one(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    from shellgui.qt import main_window as mw
+
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"\xff\xd8\xff" + b"x" * 4096)
+    old = window.context.catalog.display_name
+    monkeypatch.setattr(mw.PreferencesDialog, "exec", lambda d: (d.catalog.setText(str(junk)), True)[1])
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+    window.preferences()
+    assert window.context.catalog.display_name == old
+    assert shown and "not a shellgui catalogue" in shown[0]
