@@ -200,3 +200,12 @@ def test_supported_formats(fmt: str, tmp_path: Path) -> None:
 def test_real_shell_photo_opens() -> None:
     photo = open_photo(next(FIXTURES.glob("*/*.jpg")))
     assert photo.image.size == (400, 300)
+
+
+def test_heic_opens_when_pillow_heif_is_installed(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "phone.heic"
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(path, format="HEIF")
+    photo = open_photo(path)
+    assert photo.image.mode == "RGB" and photo.info.format == "HEIF"
