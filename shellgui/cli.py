@@ -238,7 +238,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         mark = "*" if i == 0 and m.bundled else " "
         print(f"{mark} {m.label}\n    {m.path}")
         if m.card:
-            metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(m.card.metrics.items())[:4])
+            shown = (("test_top1", "top-1"), ("test_top3", "top-3"), ("test_macro_f1", "macro-F1"))
+            metrics = ", ".join(f"{name} {m.card.metrics[k]:.3f}" for k, name in shown if k in m.card.metrics)
+            if "test_photos" in m.card.metrics:
+                metrics += f" on {int(m.card.metrics['test_photos'])} held-out photos"
             print(f"    {m.card.num_classes} taxa; {metrics or 'no metrics recorded'}")
     return EXIT_OK
 
