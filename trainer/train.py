@@ -424,7 +424,9 @@ class Trainer:
                     )
                     with open(self.run_dir / "metrics.jsonl", "a") as fh:
                         fh.write(json.dumps(record) + "\n")
-                    if stage == 2 and self.state.bad_epochs >= self.config.patience:
+                    # Armed only at the final image size: smaller progressive phases are expected to plateau.
+                    final_phase = size >= self.size
+                    if stage == 2 and final_phase and self.state.bad_epochs >= self.config.patience:
                         tqdm.write(
                             f"Early stopping: no better validation loss for {self.config.patience} epochs"
                         )

@@ -90,3 +90,13 @@ def test_ood_floor_is_a_low_percentile_of_validation_max_logits() -> None:
     assert fit_ood_floor(logits, 5.0) == pytest.approx(4.95)
     assert fit_ood_floor(logits, 0) is None
     assert fit_ood_floor(logits[:5], 5.0) is None
+
+
+def test_progressive_schedule_grows_size_and_regularisation() -> None:
+    from trainer.train import progressive_schedule
+
+    steps = [progressive_schedule(e, 9, 128, 224) for e in range(9)]
+    sizes = [s for s, _ in steps]
+    strengths = [r for _, r in steps]
+    assert sizes == sorted(sizes) and sizes[0] == 128 and sizes[-1] == 224
+    assert strengths == sorted(strengths) and strengths[0] == 0 and strengths[-1] == 1
