@@ -73,11 +73,15 @@ def make_folder(root: Path, n: int) -> Path:
     return folder
 
 
+def slow_model_down(monkeypatch, classifier, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """Make each model run take longer, so a batch lasts long enough to cancel or to watch."""
+    fast = classifier.scores
+    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(seconds), fast(arrays))[1])
+
+
 def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     folder = make_folder(tmp_path, 24)
-    classifier = window.context.classifier
-    slow = classifier.scores
-    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(0.1), slow(arrays))[1])
+    slow_model_down(monkeypatch, window.context.classifier, 0.1)
     window.context.settings.batch_size = 2
     panel = window.batch_panel
     panel.folder.setText(str(folder))
@@ -100,9 +104,7 @@ def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_
 
 def test_gui_stays_responsive_during_a_batch(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     folder = make_folder(tmp_path, 40)
-    classifier = window.context.classifier
-    slow = classifier.scores
-    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(0.05), slow(arrays))[1])
+    slow_model_down(monkeypatch, window.context.classifier, 0.05)
     window.context.settings.batch_size = 4
     gaps: list[float] = []
     last = [time.perf_counter()]
