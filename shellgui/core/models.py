@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from shellgui.core import paths
@@ -36,13 +37,24 @@ def bundled_model_path() -> Path:
 
 
 def read_card_from_file(path: Path) -> ModelCard:
-    """Read a model's card without starting an inference session on a GPU."""
+    """Read a model's card without starting an inference session on a GPU.
+
+    Cached by path, size and modification time, so listing models (the Models menu opens on every
+    click) does not reload every ONNX file each time.
+    """
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    stat = path.stat()
+    return _read_card_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _read_card_cached(path_text: str, _size: int, _mtime_ns: int) -> ModelCard:
     import onnxruntime as ort
 
     from shellgui.core.inference.classifier import read_card
 
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
+    path = Path(path_text)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
