@@ -22,7 +22,7 @@ def throughput(
     import torch
     from torch import nn
 
-    from trainer.architectures import get_architecture
+    from shellgui_train.architectures import get_architecture
 
     torch.manual_seed(0)
     model = get_architecture(arch_name).build(25, "none").to(device)

@@ -115,7 +115,7 @@ for m in pkgutil.walk_packages(shellgui.core.__path__, "shellgui.core."):
 from shellgui.core.identify import identify_paths
 from shellgui.core.inference import Classifier
 identify_paths(Classifier({str(tiny_model)!r}), [{str(colour_photos["red"])!r}])
-print([m for m in ("torch", "torchvision", "PySide6", "shellgui.qt", "trainer") if m in sys.modules])
+print([m for m in ("torch", "torchvision", "PySide6", "shellgui.qt", "shellgui_train") if m in sys.modules])
 """
     proc = subprocess.run(
         [sys.executable, "-c", code],

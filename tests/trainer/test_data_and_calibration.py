@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainer import data as D
-from trainer.calibration import expected_calibration_error, fit_temperature, fit_thresholds
-from trainer.data import DataError
+from shellgui_train import data as D
+from shellgui_train.calibration import expected_calibration_error, fit_temperature, fit_thresholds
+from shellgui_train.data import DataError
 
 
 def test_views_of_a_specimen_stay_together(shells: Path) -> None:
@@ -83,7 +83,7 @@ def test_thresholds_reach_target_precision() -> None:
 
 
 def test_ood_floor_is_a_low_percentile_of_validation_max_logits() -> None:
-    from trainer.calibration import fit_ood_floor
+    from shellgui_train.calibration import fit_ood_floor
 
     logits = np.zeros((100, 3))
     logits[:, 0] = np.arange(100)
@@ -93,7 +93,7 @@ def test_ood_floor_is_a_low_percentile_of_validation_max_logits() -> None:
 
 
 def test_progressive_schedule_grows_size_and_regularisation() -> None:
-    from trainer.train import progressive_schedule
+    from shellgui_train.train import progressive_schedule
 
     steps = [progressive_schedule(e, 9, 128, 224) for e in range(9)]
     sizes = [s for s, _ in steps]

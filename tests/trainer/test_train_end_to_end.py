@@ -14,7 +14,7 @@ from conftest import SMALL
 
 from shellgui.core.imaging import open_photo
 from shellgui.core.inference import Classifier
-from trainer.cli import main
+from shellgui_train.cli import main
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_two_stage_training_exports_a_model_the_app_uses(
 
 @pytest.mark.slow
 def test_resume_after_interruption(tmp_path: Path, shells: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from trainer.train import Trainer
+    from shellgui_train.train import Trainer
 
     run = tmp_path / "run"
     original = Trainer.run_epoch
@@ -202,7 +202,7 @@ def test_ddp_with_two_cpu_processes(tmp_path: Path, shells: Path) -> None:
             "--master-port",
             "29533",
             "-m",
-            "trainer.cli",
+            "shellgui_train.cli",
             str(shells),
             "--out",
             str(run),

@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 from torchvision import transforms as T
 
 from shellgui.core.imaging import open_photo
-from trainer.data import Sample
+from shellgui_train.data import Sample
 
 CROP_PCT = 0.875
 

@@ -25,9 +25,9 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 from tqdm import tqdm
 
-from trainer.architectures import Architecture, freeze_batchnorm_stats, get_architecture, set_trainable
-from trainer.data import Splits
-from trainer.transforms import PhotoDataset, eval_transform, resize_for, train_transform
+from shellgui_train.architectures import Architecture, freeze_batchnorm_stats, get_architecture, set_trainable
+from shellgui_train.data import Splits
+from shellgui_train.transforms import PhotoDataset, eval_transform, resize_for, train_transform
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ class Trainer:
     # -- the whole recipe --------------------------------------------------------------------------
     def fit(self, resume_from: Path | None = None) -> dict[str, Any]:
         """Train both stages with early stopping; the best epoch's weights are restored at the end."""
-        from trainer.report import classification_metrics
+        from shellgui_train.report import classification_metrics
 
         best_state: dict[str, torch.Tensor] | None = None
         if resume_from is not None:

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
-from trainer.data import Sample
-from trainer.transforms import eval_transform
+from shellgui_train.data import Sample
+from shellgui_train.transforms import eval_transform
 
 LOGIT_ATOL = 2e-3
 PIXEL_MEAN_TOL = 0.01

@@ -4,7 +4,7 @@ Examples::
 
     shellgui-train photos/ --out runs/my-model                         # folder per taxon
     shellgui-train --from-catalog ~/catalogue.sqlite --out runs/refresh  # validated identifications
-    torchrun --nproc-per-node 2 -m trainer.cli photos/ --out runs/ddp     # several processes
+    torchrun --nproc-per-node 2 -m shellgui_train.cli photos/ --out runs/ddp     # several processes
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ DESCRIPTION = __doc__.split("\n\n")[0] if __doc__ else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from trainer.architectures import REGISTRY
-    from trainer.data import DEFAULT_VIEW_PATTERN
+    from shellgui_train.architectures import REGISTRY
+    from shellgui_train.data import DEFAULT_VIEW_PATTERN
 
     p = argparse.ArgumentParser(
         prog="shellgui-train", description=DESCRIPTION, formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -112,7 +112,7 @@ def _fail(message: str) -> int:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    from trainer.train import TrainConfig
+    from shellgui_train.train import TrainConfig
 
     return TrainConfig(
         architecture=args.arch,
@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="shellgui-train: %(levelname)s: %(message)s")
-    from trainer.architectures import WeightsError
-    from trainer.data import DataError
-    from trainer.export import ExportError
+    from shellgui_train.architectures import WeightsError
+    from shellgui_train.data import DataError
+    from shellgui_train.export import ExportError
 
     if args.resume:
         saved = json.loads((Path(args.resume) / "args.json").read_text())
@@ -173,18 +173,23 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import torch
 
     from shellgui.core.modelcard import ModelCard, Preprocessing
-    from trainer import data as D
-    from trainer.calibration import expected_calibration_error, fit_ood_floor, fit_temperature, fit_thresholds
-    from trainer.export import NormalisedModel, export_onnx, verify_export
-    from trainer.report import (
+    from shellgui_train import data as D
+    from shellgui_train.calibration import (
+        expected_calibration_error,
+        fit_ood_floor,
+        fit_temperature,
+        fit_thresholds,
+    )
+    from shellgui_train.export import NormalisedModel, export_onnx, verify_export
+    from shellgui_train.report import (
         classification_metrics,
         plot_confusion,
         plot_curves,
         plot_reliability,
         write_report,
     )
-    from trainer.train import Trainer, seed_everything
-    from trainer.transforms import resize_for
+    from shellgui_train.train import Trainer, seed_everything
+    from shellgui_train.transforms import resize_for
 
     config = config_from_args(args)
     seed_everything(config.seed)
