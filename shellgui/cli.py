@@ -196,7 +196,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
 def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-def]
     """The person's decision asked for on the command line, and why there is none when it was refused."""
-    from shellgui.core.catalog.decisions import Decision, Undecided
+    from shellgui.core.catalog.decisions import Decision, UndecidedError
 
     try:
         if args.accept:
@@ -205,7 +205,7 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
             return Decision.not_identifiable(), None
         if args.taxon is not None:
             return Decision.named(args.taxon, prediction), None
-    except Undecided as exc:
+    except UndecidedError as exc:
         if args.taxon is not None:
             raise
         return None, f"{exc}; give --taxon NAME or --not-identifiable"

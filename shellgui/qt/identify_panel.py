@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from shellgui.core.catalog import NOT_IDENTIFIABLE, VALIDATED, curation, queries
 from shellgui.core.catalog.curation import Outcome
 from shellgui.core.catalog.database import Catalog
-from shellgui.core.catalog.decisions import Decision, Undecided
+from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.queries import CataloguedPhoto
 from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
@@ -376,7 +376,7 @@ class IdentifyPanel(QWidget):
                     if not_identifiable
                     else Decision.named(self.taxon.text(), result.prediction)
                 )
-            except Undecided as exc:
+            except UndecidedError as exc:
                 self.status.emit(str(exc))
                 return
         known = self.current_known()

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from shellgui.core.catalog import curation, queries
-from shellgui.core.catalog.decisions import Decision, Undecided
+from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
 from shellgui.core.errors import ShellguiError
 from shellgui.core.inference import Classifier
@@ -213,7 +213,7 @@ class ReviewPanel(QWidget):
                 decision = Decision.named(self.typed.text(), listed=self.current.top_k)
             else:
                 decision = Decision.accept(self.current.taxon, self.current.rank, self.current.score)
-        except Undecided:
+        except UndecidedError:
             self.status.emit(
                 "The model is uncertain: pick an alternative (1–9), type a taxon (T) "
                 "or press N for not identifiable. Enter only accepts a decided answer."

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shellgui.core.catalog import NOT_IDENTIFIABLE, PREDICTED, VALIDATED, Catalog
+from shellgui.core.catalog import NOT_IDENTIFIABLE, PREDICTED, VALIDATED, Catalog, queries
 from shellgui.core.catalog import curation as cur
-from shellgui.core.catalog import queries
-from shellgui.core.catalog.decisions import Decision, Undecided
+from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.errors import UsageError
 from shellgui.core.identify import identify_paths, record
 from shellgui.core.inference import Classifier
@@ -91,10 +90,10 @@ def test_uncertain_answers_are_never_decisions(setup) -> None:  # type: ignore[n
     catalog, classifier, identified = setup
     photos, prediction = identified("grey")
     assert prediction.taxon is None
-    with pytest.raises(Undecided):
+    with pytest.raises(UndecidedError):
         Decision.accept(prediction.taxon, prediction.rank, prediction.score)
     for empty in ("", "  ", "uncertain"):
-        with pytest.raises(Undecided):
+        with pytest.raises(UndecidedError):
             Decision.named(empty, prediction)
     assert Decision.named("not identifiable").is_not_identifiable
     typed = Decision.named(prediction.top_k[1].name, prediction)

@@ -6,7 +6,7 @@ The GUI and the CLI both call these functions, so the rules a curator relies on 
   for it is an explicit edit (``edit=True``) whose old and new values go to the audit log. The
   identification history is only ever appended to.
 - **Human decisions are explicit.** A :class:`Decision` names a taxon or "not identifiable"; an "uncertain"
-  answer cannot be turned into one (:class:`Undecided`). Every decision records who made it.
+  answer cannot be turned into one (:class:`UndecidedError`). Every decision records who made it.
 - **Idempotent.** Accepting what is already the checked identification adds nothing.
 - **Everything can be undone or is logged.** Each action that changes something writes one
   :class:`~shellgui.core.catalog.schema.AuditEntry`; :func:`undo` reverses a record, decision, edit or

@@ -14,7 +14,7 @@ from shellgui.core.errors import UsageError
 from shellgui.core.inference.decision import Prediction
 
 
-class Undecided(UsageError):
+class UndecidedError(UsageError):
     """An "uncertain" answer was offered as a decision: a person must name a taxon or "not identifiable"."""
 
     def __init__(self) -> None:
@@ -79,13 +79,13 @@ class Decision:
             listed: or the ``top_k`` stored with an identification (dicts with name, rank, probability).
 
         Raises:
-            Undecided: the name is empty (or the word "uncertain").
+            UndecidedError: the name is empty (or the word "uncertain").
         """
         name = " ".join(name.split())
         if name.lower() == NOT_IDENTIFIABLE:
             return cls.not_identifiable()
         if not name or name.lower() == "uncertain":
-            raise Undecided()
+            raise UndecidedError()
         candidates: list[tuple[str, str, float]] = []
         if prediction is not None:
             candidates = [(t.name, t.rank, t.probability) for t in prediction.top_k]
@@ -110,8 +110,8 @@ class Decision:
         """Accept an answer as it stands (the model's, or a stored identification).
 
         Raises:
-            Undecided: the answer is "uncertain" (no taxon).
+            UndecidedError: the answer is "uncertain" (no taxon).
         """
         if taxon is None:
-            raise Undecided()
+            raise UndecidedError()
         return cls(taxon, rank, score)
