@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
 
+    log = sub.add_parser(
+        "log", parents=[common], help="the audit log: who recorded, checked, edited, deleted or undid what"
+    )
+    log.add_argument("--specimen", type=int, metavar="ID", help="only this specimen")
+    log.add_argument("--limit", type=int, default=50, metavar="N", help="how many lines (default 50)")
+    log.add_argument("--json", action="store_true", help="print JSON (with the full record of deletes)")
+
     mod = sub.add_parser("models", help="list installed models, or show one model's card")
     mod.add_argument(
         "--card", metavar="MODEL", nargs="?", const="", help="print the card (default model if empty)"
@@ -281,6 +288,34 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_log(args: argparse.Namespace) -> int:
+    from shellgui.core.catalog import queries
+
+    entries = queries.audit_log(_catalog(args), specimen_id=args.specimen, limit=max(1, args.limit))
+    if args.json:
+        rows = [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(timespec="seconds"),
+                "by": e.by,
+                "action": e.action,
+                "specimen_id": e.specimen_id,
+                "summary": e.summary,
+                "undone_by": e.undone_by_id,
+                "details": e.details,
+            }
+            for e in entries
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not entries:
+        print("The audit log is empty.")
+    for e in reversed(entries):
+        undone = " (undone)" if e.undone_by_id is not None else ""
+        print(f"{e.at:%Y-%m-%d %H:%M:%S}  #{e.id:<5} {e.by}: {e.summary}{undone}")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -310,7 +345,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"identify": cmd_identify, "catalog": cmd_catalog, "export": cmd_export, "models": cmd_models}
+COMMANDS = {
+    "identify": cmd_identify,
+    "catalog": cmd_catalog,
+    "export": cmd_export,
+    "log": cmd_log,
+    "models": cmd_models,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

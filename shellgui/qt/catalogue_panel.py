@@ -10,30 +10,25 @@ from PySide6.QtCore import (
     QDate,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QSize,
     QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDateEdit,
-    QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
-    QPlainTextEdit,
+    QMenu,
     QPushButton,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +37,7 @@ from shellgui.core.catalog import PREDICTED, VALIDATED, curation, queries
 from shellgui.core.catalog.repository import SpecimenRow
 from shellgui.core.errors import ShellguiError
 from shellgui.qt.context import AppContext
+from shellgui.qt.specimen_dialog import SpecimenDialog, confirm, status_words
 from shellgui.qt.workers import Task
 
 COLUMNS = [
@@ -57,12 +53,7 @@ COLUMNS = [
     ("Photos", "photo_count"),
     ("Identified", "identified_at"),
 ]
-STATUS_WORDS = {PREDICTED: "model (unchecked)", VALIDATED: "checked by a person"}
 THUMB = 56
-
-
-def status_words(status: str | None) -> str:
-    return STATUS_WORDS.get(status or "", status or "")
 
 
 class SpecimenTableModel(QAbstractTableModel):
@@ -131,83 +122,6 @@ class SpecimenTableModel(QAbstractTableModel):
         return self._thumbs[row.specimen_id]
 
 
-class SpecimenDialog(QDialog):
-    """Edit a specimen's collection data and see its identification history."""
-
-    def __init__(self, context: AppContext, specimen_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.context, self.specimen_id = context, specimen_id
-        self.setWindowTitle(f"Specimen {specimen_id}")
-        self.resize(760, 520)
-        detail = queries.specimen_detail(context.catalog, specimen_id)
-        if detail is None:
-            raise LookupError(f"specimen {specimen_id} is no longer in the catalogue")
-        history = detail.history
-        form = QFormLayout()
-        self.fields: dict[str, QLineEdit | QPlainTextEdit] = {}
-        for label, attr in (
-            ("Catalogue no.", "catalog_number"),
-            ("Locality", "locality"),
-            ("Collector", "collector"),
-            ("Date collected", "collected_on"),
-        ):
-            edit = QLineEdit(detail.fields.get(attr) or "")
-            self.fields[attr] = edit
-            form.addRow(label, edit)
-        notes = QPlainTextEdit(detail.fields.get("notes") or "")
-        notes.setMaximumHeight(70)
-        self.fields["notes"] = notes
-        form.addRow("Notes", notes)
-        table = QTableWidget(len(history), 6)
-        table.setHorizontalHeaderLabels(["When", "Taxon", "Rank", "Confidence", "Status", "By / model"])
-        table.verticalHeader().hide()
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        for i, h in enumerate(history):
-            who = (
-                h.identified_by if h.verification_status == VALIDATED else f"{h.model_name} {h.model_version}"
-            )
-            values = [
-                h.created_at.strftime("%Y-%m-%d %H:%M"),
-                h.taxon or (h.remarks or "uncertain"),
-                h.rank,
-                f"{h.score:.0%}" if h.score is not None else "",
-                status_words(h.verification_status),
-                who or "",
-            ]
-            for j, v in enumerate(values):
-                table.setItem(i, j, QTableWidgetItem(v))
-        table.setWordWrap(False)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(QLabel("Identification history (oldest first)"))
-        layout.addWidget(table)
-        layout.addWidget(buttons)
-        self.history_table = table
-
-    def save(self) -> None:
-        values = {
-            k: (w.toPlainText() if isinstance(w, QPlainTextEdit) else w.text()).strip() or None
-            for k, w in self.fields.items()
-        }
-        by = self.context.who(self)
-        if by is None:
-            return
-        try:
-            curation.edit_specimen(self.context.catalog, self.specimen_id, values, by)
-        except ShellguiError as exc:
-            QMessageBox.warning(self, "Not saved", str(exc))
-            return
-        self.context.catalog_changed.emit()
-        self.accept()
-
-
 class CataloguePanel(QWidget):
     """The catalogue table with search and filters; double-click a row to edit it and see its history."""
 
@@ -262,13 +176,20 @@ class CataloguePanel(QWidget):
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(False)
         self.table.doubleClicked.connect(self._open)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu)
+        delete = QShortcut(QKeySequence.StandardKey.Delete, self.table)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self.delete_selected)
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         footer = QHBoxLayout()
         footer.addWidget(self.count, 1)
-        footer.addWidget(QLabel("Double-click a specimen to edit it and see its identification history."))
+        footer.addWidget(
+            QLabel("Double-click a specimen to see its photos and history, edit, re-identify or delete it.")
+        )
         layout.addLayout(footer)
         self.search.textChanged.connect(self.refresh)
         self.status_filter.currentIndexChanged.connect(self.refresh)
@@ -301,3 +222,42 @@ class CataloguePanel(QWidget):
     def _open(self, index: QModelIndex) -> None:
         row = self.model.rows[self.proxy.mapToSource(index).row()]
         SpecimenDialog(self.context, row.specimen_id, self).exec()
+
+    def selected_ids(self) -> list[int]:
+        rows = {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
+        return [self.model.rows[r].specimen_id for r in sorted(rows)]
+
+    def _menu(self, pos: QPoint) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        menu = QMenu(self)
+        if len(ids) == 1:
+            menu.addAction("Open…", lambda: SpecimenDialog(self.context, ids[0], self).exec())
+        menu.addAction(f"Delete {len(ids)} specimen{'s' if len(ids) > 1 else ''}…", self.delete_selected)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def delete_selected(self) -> None:
+        """Delete the selected specimens after confirmation; each delete is logged in the audit log."""
+        ids = self.selected_ids()
+        if not ids:
+            return
+        words = f"{len(ids)} specimens" if len(ids) > 1 else f"specimen {ids[0]}"
+        if not confirm(
+            self,
+            "Delete specimens",
+            f"Delete {words} with their photo records and identification history?\n"
+            "The photo files stay on disk; the audit log keeps a full copy of what is deleted.",
+        ):
+            return
+        by = self.context.who(self)
+        if by is None:
+            return
+        for specimen_id in ids:
+            try:
+                done = curation.delete_specimen(self.context.catalog, specimen_id, by)
+            except ShellguiError as exc:
+                self.status.emit(f"Not deleted: {exc}")
+                break
+            self.status.emit(done.summary[:1].upper() + done.summary[1:] + ".")
+        self.context.catalog_changed.emit()

@@ -14,6 +14,7 @@ from shellgui.core.imaging import PHOTO_EXTENSIONS
 from shellgui.core.inference import Classifier
 from shellgui.core.modelcard import ModelCard
 from shellgui.core.models import installed_models
+from shellgui.qt.audit_dialog import AuditLogDialog
 from shellgui.qt.batch_panel import BatchPanel
 from shellgui.qt.catalogue_panel import CataloguePanel
 from shellgui.qt.context import AppContext
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Export &CSV…", lambda: self.export("csv"))
         self._action(file_menu, "Export &Darwin Core archive…", lambda: self.export("dwc"))
         file_menu.addSeparator()
+        self._action(file_menu, "Audit &log…", lambda: AuditLogDialog(self.context, self).exec())
         self._action(file_menu, "P&references…", self.preferences, QKeySequence.StandardKey.Preferences)
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.models_menu = self.menuBar().addMenu("&Models")

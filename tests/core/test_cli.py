@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 
@@ -128,7 +129,7 @@ print([m for m in ("torch", "torchvision", "PySide6", "shellgui.qt", "shellgui_t
 
 
 def test_identify_records_a_checked_identification_headless(
-    tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path]
+    tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from shellgui.core.catalog import VALIDATED, Catalog, queries
 
@@ -156,3 +157,16 @@ def test_identify_records_a_checked_identification_headless(
     assert rows["Conus textile"].verification_status == VALIDATED
     history = queries.specimen_detail(catalog, rows["Conus textile"].specimen_id).history  # type: ignore[union-attr]
     assert [(h.taxon, h.identified_by) for h in history] == [(None, None), ("Conus textile", "B. Expert")]
+    from shellgui.cli import main
+
+    catalog.close()
+    assert main(["log", "--db", str(db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        len(lines) == 3
+        and "A. Curator: recorded specimen 1 (MZ-1): 1 photo, checked as Redia rubra" in lines[0]
+    )
+    assert (
+        "recorded specimen 2: 1 photo, model: uncertain" in lines[1]
+    )  # the refused --accept: kept unchecked
+    assert "B. Expert: updated specimen 2: checked as Conus textile" in lines[2]

@@ -162,3 +162,95 @@ def test_ctrl_z_in_review_brings_the_specimen_back(qtbot, window, colour_photos)
     assert review.rows[review.queue.currentRow()].specimen_id == ids["grey"]
     history = queries.specimen_detail(window.context.catalog, ids["grey"]).history  # type: ignore[union-attr]
     assert [h.verification_status for h in history] == [PREDICTED, VALIDATED, PREDICTED]
+
+
+def answer(monkeypatch, yes: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """Answer every confirmation question; returns the questions asked."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+
+    def question(parent, title, text, *args):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No
+
+    monkeypatch.setattr("shellgui.qt.specimen_dialog.QMessageBox.question", question)
+    return asked
+
+
+def test_specimen_dialog_shows_photos_reidentifies_withdraws_and_undoes(
+    qtbot, window, colour_photos, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from shellgui.qt.specimen_dialog import SpecimenDialog
+
+    classifier = window.context.classifier
+    photos, outcome = identify_paths(
+        classifier, [colour_photos["red"], colour_photos["green"]], as_specimen=True
+    )
+    sid = record(window.context.catalog, classifier, photos, outcome.results[0].prediction).specimen_id
+    dialog = SpecimenDialog(window.context, sid, window)
+    qtbot.addWidget(dialog)
+    assert dialog.photos.count() == 2 and not dialog.photos.item(0).icon().isNull()
+    assert dialog.photo_count.text() == "2 photos" and not dialog.withdraw_button.isEnabled()
+    dialog.taxon.setText("Redia sp.")
+    qtbot.mouseClick(dialog.reidentify_button, Qt.MouseButton.LeftButton)
+    assert "checked by tester" in dialog.current_label.text() and dialog.withdraw_button.isEnabled()
+    asked = answer(monkeypatch, yes=True)
+    qtbot.mouseClick(dialog.withdraw_button, Qt.MouseButton.LeftButton)
+    assert asked and "model answer, unchecked" in dialog.current_label.text()
+    assert dialog.history_table.rowCount() == 3 and "withdrawn" in dialog.history_table.item(2, 6).text()
+    assert [dialog.log_table.item(i, 2).text().split(":")[0] for i in range(2)] == [
+        f"specimen {sid}",
+        f"specimen {sid}",
+    ]
+    qtbot.mouseClick(dialog.undo_button, Qt.MouseButton.LeftButton)  # undo the withdrawal
+    assert "checked by tester" in dialog.current_label.text()
+    assert "(undone)" in dialog.log_table.item(1, 2).text()
+
+
+def test_deleting_a_photo_and_a_specimen_asks_first_and_is_logged(
+    qtbot, window, colour_photos, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from shellgui.qt.audit_dialog import AuditLogDialog
+    from shellgui.qt.specimen_dialog import SpecimenDialog
+
+    classifier = window.context.classifier
+    photos, outcome = identify_paths(
+        classifier, [colour_photos["red"], colour_photos["green"]], as_specimen=True
+    )
+    sid = record(
+        window.context.catalog, classifier, photos, outcome.results[0].prediction, catalog_number="MZ-8"
+    ).specimen_id
+    dialog = SpecimenDialog(window.context, sid, window)
+    qtbot.addWidget(dialog)
+    dialog.photos.setCurrentRow(1)
+    asked = answer(monkeypatch, yes=False)
+    qtbot.mouseClick(dialog.remove_photo_button, Qt.MouseButton.LeftButton)
+    assert asked and "green.jpg" in asked[0] and dialog.photos.count() == 2  # said No: nothing removed
+    answer(monkeypatch, yes=True)
+    qtbot.mouseClick(dialog.remove_photo_button, Qt.MouseButton.LeftButton)
+    assert dialog.photos.count() == 1
+    asked = answer(monkeypatch, yes=True)
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    assert "Delete MZ-8 with its 1 photo record(s)" in asked[0]
+    assert queries.specimen_detail(window.context.catalog, sid) is None
+    log = AuditLogDialog(window.context, window)
+    qtbot.addWidget(log)
+    what = [log.table.item(i, 4).text() for i in range(log.table.rowCount())]
+    assert what[0].startswith(f"deleted specimen {sid} (MZ-8)") and "green.jpg" in what[1]
+
+
+def test_catalogue_delete_key_asks_and_deletes(qtbot, window, colour_photos, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    fill_review(window, colour_photos)
+    panel = window.catalogue_panel
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=5000)
+    panel.table.selectRow(0)
+    panel.table.setFocus()
+    asked = answer(monkeypatch, yes=False)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert len(asked) == 1 and len(queries.list_specimens(window.context.catalog)) == 2
+    answer(monkeypatch, yes=True)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=5000)
+    assert queries.audit_log(window.context.catalog)[0].action == "delete specimen"

@@ -53,6 +53,11 @@ class IdentificationRecord:
         return self.taxon is None and self.remarks == NOT_IDENTIFIABLE
 
     @property
+    def answer(self) -> str:
+        """The taxon, "not identifiable" or "uncertain", for display."""
+        return self.taxon or (NOT_IDENTIFIABLE if self.not_identifiable else "uncertain")
+
+    @property
     def decided(self) -> bool:
         """A taxon the model (or a person) decided on; ``False`` for an "uncertain" answer."""
         return self.taxon is not None or self.not_identifiable
