@@ -327,6 +327,9 @@ class IdentifyPanel(QWidget):
         if known is None:
             self.known_banner.hide()
             self.accept_button.setText("Accept")
+            # A new specimen: its own number and notes; locality and collector stay for a series.
+            self.catalog_number.clear()
+            self.notes.clear()
             return
         self.known_banner.setText(
             f"<b>This photo is {known.describe}.</b> Saving adds to that specimen; "

@@ -234,7 +234,6 @@ class SpecimenDialog(QDialog):
                 for h in detail.history
             ],
         )
-        self.history_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         fill_table(
             self.log_table,
             [
@@ -389,7 +388,8 @@ class SpecimenDialog(QDialog):
 
 def _note(entry: IdentificationRecord) -> str:
     """Remarks, and who entered the line when that is not the identifier (a withdrawal, an undo)."""
-    parts = [] if entry.not_identifiable or not entry.remarks else [entry.remarks]
-    if entry.decided_by and entry.decided_by != entry.identified_by:
-        parts.append(f"entered by {entry.decided_by}")
-    return "; ".join(parts)
+    remarks = "" if entry.not_identifiable else entry.remarks or ""
+    who = entry.decided_by
+    if who and who != entry.identified_by and who not in remarks:
+        return f"{remarks}; entered by {who}" if remarks else f"entered by {who}"
+    return remarks

@@ -74,6 +74,9 @@ def main(out: Path) -> int:
     shot("1-identify")
     panel.save(validate=True)
     wait(until=lambda: QThreadPool.globalInstance().activeThreadCount() == 0)
+    window.identify([str(p) for p in photos])  # the same photos again: announced as already catalogued
+    wait(until=lambda: panel.known_banner.isVisible())
+    shot("1b-already-catalogued")
 
     window.tabs.setCurrentWidget(window.batch_panel)
     window.batch_panel.folder.setText(str(drawer))
@@ -100,17 +103,21 @@ def main(out: Path) -> int:
     shot("5-model-card", browser)
     browser.close()
 
-    from shellgui.qt.catalogue_panel import SpecimenDialog
+    from shellgui.core.catalog import queries
+    from shellgui.qt.audit_dialog import AuditLogDialog
     from shellgui.qt.dialogs import PreferencesDialog
+    from shellgui.qt.specimen_dialog import SpecimenDialog
 
-    with context.catalog.session() as session:
-        from shellgui.core.catalog import repository as repo
-
-        specimen = repo.list_specimens(session, text="MZ-2024")[0].specimen_id
+    specimen = queries.list_specimens(context.catalog, text="MZ-2024")[0].specimen_id
     history = SpecimenDialog(context, specimen, window)
     history.show()
+    wait(800)
     shot("6-specimen-history", history)
     history.close()
+    log = AuditLogDialog(context, window)
+    log.show()
+    shot("8-audit-log", log)
+    log.close()
     prefs = PreferencesDialog(context.settings, context.catalog.display_name, window)
     prefs.show()
     shot("7-preferences", prefs)

@@ -423,8 +423,10 @@ def delete_specimen(catalog: Catalog, specimen_id: int, by: str | None) -> Outco
         snapshot = _snapshot(specimen)
         current = specimen.identifications[-1] if specimen.identifications else None
         taxon = (current.taxon or current.remarks or "uncertain") if current else "not identified"
-        count = len(specimen.photos)
-        summary = f"deleted {_label(specimen)}: {taxon}, {count} photo{'s' if count != 1 else ''}"
+        names = [os.path.basename(p.path) for p in specimen.photos]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        photos = f"{len(names)} photo{'s' if len(names) != 1 else ''}" + (f" ({shown})" if names else "")
+        summary = f"deleted {_label(specimen)}: {taxon}, {photos}"
         session.delete(specimen)
         entry = _log(session, name, DELETE_SPECIMEN, specimen_id, summary, snapshot)
         return Outcome(specimen_id, entry.id, summary)
