@@ -135,6 +135,10 @@ def cmd_identify(args: argparse.Namespace) -> int:
         from shellgui.core.catalog.decisions import require_name
 
         by = require_name(args.by or _settings().user_name)
+    if args.taxon is not None:
+        from shellgui.core.catalog.decisions import Decision
+
+        Decision.named(args.taxon)  # an empty or over-long name is refused before the model runs
     classifier = _classifier(args)
     photos, outcome = identify_paths(classifier, args.photos, as_specimen=args.specimen, top_k=top_k)
     catalog = None if args.no_record or not outcome.results else _catalog(args)

@@ -185,3 +185,17 @@ def test_deletes_ask_for_a_name_and_are_listed_in_the_audit_log(setup) -> None: 
         cur.undo(catalog, log[0].id, "A. Curator")
     with pytest.raises(cur.CurationError, match="not in the catalogue"):
         cur.delete_specimen(catalog, gone, "A. Curator")
+
+
+def test_too_long_or_empty_input_is_refused_with_one_line(setup) -> None:  # type: ignore[no-untyped-def]
+    catalog, classifier, identified = setup
+    photos, prediction = identified("red")
+    with pytest.raises(UsageError, match="catalogue number has at most 64 characters"):
+        record(catalog, classifier, photos, prediction, catalog_number="X" * 65)
+    with pytest.raises(UsageError, match="a taxon name has at most 200 characters"):
+        Decision.named("Conus " + "x" * 300)
+    with pytest.raises(UndecidedError, match="no taxon given"):
+        Decision.named("   ")
+    with pytest.raises(UsageError, match="a name has at most 200"):
+        record(catalog, classifier, photos, prediction, decision=Decision.not_identifiable(), by="A" * 201)
+    assert queries.list_specimens(catalog) == []

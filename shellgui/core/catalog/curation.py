@@ -36,6 +36,7 @@ from shellgui.core.catalog.schema import (
     Identification,
     Photo,
     Specimen,
+    max_length,
 )
 from shellgui.core.errors import ShellguiError, UsageError
 from shellgui.core.imaging import Photo as DecodedPhoto
@@ -102,6 +103,9 @@ def _clean(fields: Mapping[str, str | None]) -> dict[str, str | None]:
     cleaned: dict[str, str | None] = {}
     for name, value in fields.items():
         text = (value or "").strip() if name == "notes" else " ".join((value or "").split())
+        longest = max_length(Specimen, name)
+        if longest is not None and len(text) > longest:
+            raise UsageError(f"{FIELD_WORDS[name]} has at most {longest} characters ({len(text)} given)")
         cleaned[name] = text or None
     return cleaned
 
@@ -199,7 +203,7 @@ def _apply_changes(
         if old is not None and not overwrite:
             raise CurationError(
                 f"{_label(specimen)} already has {FIELD_WORDS[name]} {old!r}; "
-                f"saving {new!r} would replace it: edit the specimen instead"
+                f"saving {new!r} would replace it: edit the specimen instead (--edit on the command line)"
             )
         if name == "catalog_number":
             _check_catalog_number(session, new, specimen.id)

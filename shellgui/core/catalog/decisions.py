@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from shellgui.core.catalog.schema import NOT_IDENTIFIABLE
+from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, Identification, max_length
 from shellgui.core.errors import UsageError
 from shellgui.core.inference.decision import Prediction
 
@@ -17,17 +17,22 @@ from shellgui.core.inference.decision import Prediction
 class UndecidedError(UsageError):
     """An "uncertain" answer was offered as a decision: a person must name a taxon or "not identifiable"."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "the model is uncertain: choose a taxon (or 'not identifiable'); its best guess is not an answer"
-        )
+    def __init__(
+        self,
+        message: str = "the model is uncertain: choose a taxon (or 'not identifiable'); "
+        "its best guess is not an answer",
+    ) -> None:
+        super().__init__(message)
 
 
 def require_name(by: str | None) -> str:
     """The name of the person deciding, stripped; refuses an empty one."""
-    name = (by or "").strip()
+    name = " ".join((by or "").split())
     if not name:
         raise UsageError("who is deciding? Set your name (Preferences, or --by NAME on the command line)")
+    longest = max_length(Identification, "identified_by")
+    if longest is not None and len(name) > longest:
+        raise UsageError(f"a name has at most {longest} characters ({len(name)} given)")
     return name
 
 
@@ -85,7 +90,10 @@ class Decision:
         if name.lower() == NOT_IDENTIFIABLE:
             return cls.not_identifiable()
         if not name or name.lower() == "uncertain":
-            raise UndecidedError()
+            raise UndecidedError("no taxon given: type or pick a taxon (or 'not identifiable')")
+        longest = max_length(Identification, "taxon")
+        if longest is not None and len(name) > longest:
+            raise UsageError(f"a taxon name has at most {longest} characters ({len(name)} given)")
         candidates: list[tuple[str, str, float]] = []
         if prediction is not None:
             candidates = [(t.name, t.rank, t.probability) for t in prediction.top_k]

@@ -146,3 +146,8 @@ class AuditEntry(Base):
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"))
+
+
+def max_length(table: type[Base], column: str) -> int | None:
+    """The declared length of a text column (``None``: unlimited), so input is checked before it is stored."""
+    return getattr(table.__table__.c[column].type, "length", None)
