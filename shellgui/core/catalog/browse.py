@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from shellgui.core.catalog.schema import Identification, Photo, Specimen
@@ -120,7 +120,7 @@ def _contains(column: Any, text: str, dialect: str) -> ColumnElement[bool]:
     return column.icontains(text, autoescape=True)
 
 
-def _filtered(query: Select[Any], where: SpecimenFilter, dialect: str) -> Select[Any]:
+def _filtered(query: Any, where: SpecimenFilter, dialect: str) -> Any:
     if where.text:
         query = query.where(
             or_(
@@ -231,12 +231,12 @@ def thumbnails(session: Session, specimen_ids: Iterable[int]) -> dict[int, bytes
     found = session.execute(
         select(Photo.specimen_id, Photo.thumbnail).where(Photo.id.in_(first), Photo.thumbnail.is_not(None))
     )
-    return {specimen_id: bytes(data) for specimen_id, data in found}
+    return {specimen_id: bytes(data) for specimen_id, data in found if data is not None}
 
 
 def _rows(session: Session, found: Any, with_thumbnails: bool) -> list[SpecimenRow]:
     ids = [specimen.id for specimen, _ in found]
-    photos: dict[int, tuple[int, str]] = {}
+    photos: dict[int, tuple[int, str | None]] = {}
     if ids:
         for specimen_id, path in session.execute(
             select(Photo.specimen_id, Photo.path).where(Photo.specimen_id.in_(ids)).order_by(Photo.id)
@@ -246,7 +246,7 @@ def _rows(session: Session, found: Any, with_thumbnails: bool) -> list[SpecimenR
     thumbs = thumbnails(session, ids) if with_thumbnails else {}
     rows = []
     for specimen, ident in found:
-        count, path = photos.get(specimen.id, (0, None))
+        count, first_path = photos.get(specimen.id, (0, None))
         rows.append(
             SpecimenRow(
                 specimen_id=specimen.id,
@@ -259,7 +259,7 @@ def _rows(session: Session, found: Any, with_thumbnails: bool) -> list[SpecimenR
                 rank=ident.rank if ident else None,
                 score=ident.score if ident else None,
                 verification_status=ident.verification_status if ident else None,
-                photo_path=path,
+                photo_path=first_path,
                 photo_count=count,
                 thumbnail=thumbs.get(specimen.id),
                 identified_at=ident.created_at if ident else None,

@@ -58,7 +58,7 @@ def add_specimens_bulk(session: Session, specimens: Iterable[NewSpecimen], chunk
     added = 0
     for chunk in _chunks(specimens, chunk_size):
         now = utcnow()
-        specimens_table = Specimen.__table__
+        specimens_table = Specimen.metadata.tables["specimens"]
         ids = session.scalars(
             insert(specimens_table).returning(specimens_table.c.id, sort_by_parameter_order=True),
             [
@@ -88,7 +88,7 @@ def add_specimens_bulk(session: Session, specimens: Iterable[NewSpecimen], chunk
             if s.photo_sha256
         ]
         if photos:
-            session.execute(insert(Photo.__table__), photos)
+            session.execute(insert(Photo.metadata.tables["photos"]), photos)
         identifications = [
             {
                 "specimen_id": specimen_id,
@@ -106,6 +106,6 @@ def add_specimens_bulk(session: Session, specimens: Iterable[NewSpecimen], chunk
             if s.taxon is not None or s.score is not None
         ]
         if identifications:
-            session.execute(insert(Identification.__table__), identifications)
+            session.execute(insert(Identification.metadata.tables["identifications"]), identifications)
         added += len(chunk)
     return added
