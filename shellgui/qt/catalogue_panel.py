@@ -30,7 +30,7 @@ from shellgui.qt.specimen_model import THUMB, SpecimenTableModel
 from shellgui.qt.workers import describe
 
 #: Typing pauses this long before a search starts (each keystroke restarts the wait).
-SEARCH_DELAY_MS = 250
+SEARCH_DELAY_MS = 150
 
 
 class CataloguePanel(QWidget):
@@ -108,7 +108,7 @@ class CataloguePanel(QWidget):
         layout.addLayout(footer)
         self.search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self.search_timer.timeout.connect(self.refresh)
-        self.search.textChanged.connect(lambda _text: self.search_timer.start())
+        self.search.textChanged.connect(self._search_changed)
         self.search.returnPressed.connect(self.refresh)
         self.status_filter.currentIndexChanged.connect(self.refresh)
         self.max_conf.valueChanged.connect(self.refresh)
@@ -133,6 +133,12 @@ class CataloguePanel(QWidget):
         self.search_timer.stop()
         self.stale = False
         self.model.reload(self.current_filter(), self.context.catalog)
+
+    def _search_changed(self, text: str) -> None:
+        if text.strip():
+            self.search_timer.start()  # wait for a pause in typing
+        else:
+            self.refresh()  # cleared: show everything at once
 
     def refresh_if_stale(self) -> None:
         if self.stale:
