@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from common import OUT, table, twelve_megapixel_jpegs  # noqa: E402
+from common import OUT, table, twelve_megapixel_jpegs
 
 LAUNCH = """
 import time, sys

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import cast
 
 from PySide6.QtCore import QDate, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -120,7 +121,7 @@ class CataloguePanel(QWidget):
         max_score = self.max_conf.value() / 100 if self.max_conf.value() < 100 else None
         since = None
         if self.since.date() != self.since.minimumDate():
-            since = datetime.combine(self.since.date().toPython(), datetime.min.time())
+            since = datetime.combine(cast(date, self.since.date().toPython()), datetime.min.time())
         return SpecimenFilter(
             text=self.search.text().strip(),
             status=self.status_filter.currentData(),

@@ -8,6 +8,7 @@ number, and an answer to an older generation (a search the user has already type
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
@@ -139,7 +140,7 @@ class SpecimenTableModel(QAbstractTableModel):
             None if recount else self.total,
             self.generation,
             on_result=self._first_page_ready,
-            on_error=lambda message, g=self.generation: self._failed(g, message),
+            on_error=partial(self._failed, self.generation),
         )
         return self.generation
 
@@ -156,10 +157,10 @@ class SpecimenTableModel(QAbstractTableModel):
         self.counted.emit(total)
         self._set_busy(False)
 
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: N802, B008
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:
         return not parent.isValid() and not self.busy and len(self.rows) < self.total
 
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: N802, B008
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:
         if not self.canFetchMore(parent):
             return
         self._set_busy(True)
@@ -171,7 +172,7 @@ class SpecimenTableModel(QAbstractTableModel):
             len(self.rows),
             self.generation,
             on_result=self._next_page_ready,
-            on_error=lambda message, g=self.generation: self._failed(g, message),
+            on_error=partial(self._failed, self.generation),
         )
 
     def _next_page_ready(self, result: tuple[int, int, list[SpecimenRow]]) -> None:
@@ -217,8 +218,11 @@ class SpecimenTableModel(QAbstractTableModel):
                 ids,
                 self.generation,
                 on_result=self._thumbnails_ready,
-                on_error=lambda message: None,  # a missing thumbnail is not worth a message
+                on_error=self._thumbnail_failed,
             )
+
+    def _thumbnail_failed(self, message: str) -> None:
+        """A thumbnail that cannot be read is not worth a message; the row shows none."""
 
     def _thumbnails_ready(self, result: tuple[int, list[int], dict[int, QImage]]) -> None:
         generation, ids, images = result
@@ -238,15 +242,15 @@ class SpecimenTableModel(QAbstractTableModel):
             )
 
     # -- Qt model API ----------------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return len(COLUMNS)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:  # noqa: N802
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][0]
         return None

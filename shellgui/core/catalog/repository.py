@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from shellgui.core.catalog.browse import SpecimenRow
+from shellgui.core.catalog.browse import SpecimenRow as SpecimenRow  # re-exported: the row type of listings
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
     PREDICTED,
