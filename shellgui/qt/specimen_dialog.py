@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
@@ -17,9 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.catalog import VALIDATED
-from shellgui.core.catalog import repository as repo
-from shellgui.core.catalog.browse import specimen_row
+from shellgui.core.catalog import VALIDATED, curation, queries
+from shellgui.core.errors import ShellguiError
 from shellgui.qt.context import AppContext
 from shellgui.qt.specimen_model import status_words
 
@@ -32,11 +32,10 @@ class SpecimenDialog(QDialog):
         self.context, self.specimen_id = context, specimen_id
         self.setWindowTitle(f"Specimen {specimen_id}")
         self.resize(760, 520)
-        with context.catalog.session() as session:
-            row = specimen_row(session, specimen_id)
-            history = repo.history(session, specimen_id)
-        if row is None:
+        detail = queries.specimen_detail(context.catalog, specimen_id)
+        if detail is None:
             raise LookupError(f"specimen {specimen_id} is no longer in the catalogue")
+        history = detail.history
         form = QFormLayout()
         self.fields: dict[str, QLineEdit | QPlainTextEdit] = {}
         for label, attr in (
@@ -45,10 +44,10 @@ class SpecimenDialog(QDialog):
             ("Collector", "collector"),
             ("Date collected", "collected_on"),
         ):
-            edit = QLineEdit(getattr(row, attr) or "")
+            edit = QLineEdit(detail.fields.get(attr) or "")
             self.fields[attr] = edit
             form.addRow(label, edit)
-        notes = QPlainTextEdit(row.notes or "")
+        notes = QPlainTextEdit(detail.fields.get("notes") or "")
         notes.setMaximumHeight(70)
         self.fields["notes"] = notes
         form.addRow("Notes", notes)
@@ -90,7 +89,13 @@ class SpecimenDialog(QDialog):
             k: (w.toPlainText() if isinstance(w, QPlainTextEdit) else w.text()).strip() or None
             for k, w in self.fields.items()
         }
-        with self.context.catalog.session() as session, session.begin():
-            repo.update_specimen(session, self.specimen_id, **values)
+        by = self.context.who(self)
+        if by is None:
+            return
+        try:
+            curation.edit_specimen(self.context.catalog, self.specimen_id, values, by)
+        except ShellguiError as exc:
+            QMessageBox.warning(self, "Not saved", str(exc))
+            return
         self.context.catalog_changed.emit()
         self.accept()

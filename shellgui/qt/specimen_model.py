@@ -14,15 +14,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from shellgui.core.catalog import PREDICTED, VALIDATED, Catalog
-from shellgui.core.catalog.browse import (
-    SpecimenFilter,
-    SpecimenRow,
-    SpecimenSort,
-    count_specimens,
-    specimen_page,
-    thumbnails,
-)
+from shellgui.core.catalog import PREDICTED, VALIDATED, Catalog, queries
+from shellgui.core.catalog.browse import SpecimenFilter, SpecimenRow, SpecimenSort
 from shellgui.qt.workers import QueryRunner
 
 COLUMNS = [
@@ -53,27 +46,22 @@ def first_page(
     catalog: Catalog, where: SpecimenFilter, sort: SpecimenSort, total: int | None, generation: int
 ) -> tuple[int, int, list[SpecimenRow]]:
     """Worker side: the count (unless already known) and the first page."""
-    with catalog.session() as session:
-        if total is None:
-            total = count_specimens(session, where)
-        return generation, total, specimen_page(session, where, sort, 0, PAGE)
+    counted, rows = queries.catalogue_page(catalog, where, sort, 0, PAGE, count=total is None)
+    return generation, counted if counted is not None else total or 0, rows
 
 
 def next_page(
     catalog: Catalog, where: SpecimenFilter, sort: SpecimenSort, offset: int, generation: int
 ) -> tuple[int, int, list[SpecimenRow]]:
-    with catalog.session() as session:
-        return generation, offset, specimen_page(session, where, sort, offset, PAGE)
+    return generation, offset, queries.catalogue_page(catalog, where, sort, offset, PAGE)[1]
 
 
 def thumbnail_images(
     catalog: Catalog, ids: list[int], generation: int
 ) -> tuple[int, list[int], dict[int, QImage]]:
     """Worker side: thumbnails decoded and scaled to QImages (QImage, unlike QPixmap, is thread-safe)."""
-    with catalog.session() as session:
-        found = thumbnails(session, ids)
     images = {}
-    for specimen_id, data in found.items():
+    for specimen_id, data in queries.catalogue_thumbnails(catalog, ids).items():
         image = QImage.fromData(data)
         if not image.isNull():
             images[specimen_id] = image.scaled(
