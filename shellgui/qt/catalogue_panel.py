@@ -1,22 +1,12 @@
-"""Catalogue: browse, search, filter, sort and edit specimens; see a specimen's identification history."""
+"""Catalogue: browse, search, filter and sort specimens a page at a time; open one to edit it."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, cast
+from typing import cast
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QDate,
-    QModelIndex,
-    QPersistentModelIndex,
-    QPoint,
-    QSize,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QDate, QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,99 +17,24 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
+    QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from shellgui.core.catalog import PREDICTED, VALIDATED, curation, queries
-from shellgui.core.catalog.repository import SpecimenRow
+from shellgui.core.catalog import PREDICTED, VALIDATED, curation
+from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.errors import ShellguiError
 from shellgui.qt.context import AppContext
-from shellgui.qt.specimen_dialog import SpecimenDialog, confirm, status_words
-from shellgui.qt.workers import Task
+from shellgui.qt.specimen_dialog import SpecimenDialog, confirm
+from shellgui.qt.specimen_model import THUMB, SpecimenTableModel
+from shellgui.qt.workers import describe
 
-COLUMNS = [
-    ("", None),
-    ("Catalogue no.", "catalog_number"),
-    ("Taxon", "taxon"),
-    ("Rank", "rank"),
-    ("Confidence", "score"),
-    ("Status", "verification_status"),
-    ("Locality", "locality"),
-    ("Collector", "collector"),
-    ("Collected", "collected_on"),
-    ("Photos", "photo_count"),
-    ("Identified", "identified_at"),
-]
-THUMB = 56
-
-
-class SpecimenTableModel(QAbstractTableModel):
-    """Rows are :class:`SpecimenRow` snapshots; thumbnails are decoded once and cached."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[SpecimenRow] = []
-        self._thumbs: dict[int, QPixmap] = {}
-
-    def set_rows(self, rows: list[SpecimenRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self._thumbs.clear()
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        return None
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        row = self.rows[index.row()]
-        attr = COLUMNS[index.column()][1]
-        if role == Qt.ItemDataRole.DecorationRole and index.column() == 0:
-            return self._thumb(row)
-        if role == Qt.ItemDataRole.SizeHintRole and index.column() == 0:
-            return QSize(THUMB + 4, THUMB + 4)
-        if attr is None:
-            return None
-        value = getattr(row, attr)
-        if role == Qt.ItemDataRole.UserRole:  # sort key
-            return value if value is not None else ""
-        if role == Qt.ItemDataRole.DisplayRole:
-            if attr == "score":
-                return f"{value:.0%}" if value is not None else ""
-            if attr == "verification_status":
-                return status_words(value)
-            if attr == "taxon" and value is None and row.rank:
-                return "uncertain" if row.rank == "uncertain" else "not identifiable"
-            if attr == "identified_at" and value is not None:
-                return value.strftime("%Y-%m-%d %H:%M")
-            return "" if value is None else str(value)
-        if role == Qt.ItemDataRole.ToolTipRole and row.photo_path:
-            return row.photo_path
-        return None
-
-    def _thumb(self, row: SpecimenRow) -> QPixmap | None:
-        if row.thumbnail is None:
-            return None
-        if row.specimen_id not in self._thumbs:
-            image = QImage.fromData(row.thumbnail)
-            self._thumbs[row.specimen_id] = QPixmap.fromImage(image).scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-        return self._thumbs[row.specimen_id]
+#: Typing pauses this long before a search starts (each keystroke restarts the wait).
+SEARCH_DELAY_MS = 150
 
 
 class CataloguePanel(QWidget):
@@ -151,6 +66,11 @@ class CataloguePanel(QWidget):
         self.since.setDate(self.since.minimumDate())
         self.since.setToolTip("Only specimens identified on or after this date")
         self.count = QLabel()
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # an indeterminate "working" bar
+        self.busy.setMaximumWidth(120)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         bar = QHBoxLayout()
@@ -159,19 +79,24 @@ class CataloguePanel(QWidget):
         bar.addWidget(self.max_conf)
         bar.addWidget(self.since)
         bar.addWidget(refresh)
-        self.model = SpecimenTableModel()
-        self.proxy = QSortFilterProxyModel()
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.model = SpecimenTableModel(context.queries, context.catalog)
+        self.model.loading.connect(self._loading)
+        self.model.counted.connect(self._counted)
+        self.model.failed.connect(self._failed)
         self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
+        self.table.setModel(self.model)
+        header = self.table.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # newest first until a column is chosen
+        header.sortIndicatorChanged.connect(self.model.sort)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setIconSize(QSize(THUMB, THUMB))
         self.table.verticalHeader().setDefaultSectionSize(THUMB + 6)
         self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((THUMB + 8, 110, 220, 70, 90, 150, 200, 120, 90, 60, 130)):
+            header.resizeSection(column, width)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(False)
@@ -186,46 +111,79 @@ class CataloguePanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         footer = QHBoxLayout()
+        footer.addWidget(self.busy)
         footer.addWidget(self.count, 1)
         footer.addWidget(
             QLabel("Double-click a specimen to see its photos and history, edit, re-identify or delete it.")
         )
         layout.addLayout(footer)
-        self.search.textChanged.connect(self.refresh)
+        self.search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self.search_timer.timeout.connect(self.refresh)
+        self.search.textChanged.connect(self._search_changed)
+        self.search.returnPressed.connect(self.refresh)
         self.status_filter.currentIndexChanged.connect(self.refresh)
         self.max_conf.valueChanged.connect(self.refresh)
         self.since.dateChanged.connect(self.refresh)
-        context.catalog_changed.connect(self.refresh)
+        context.catalog_changed.connect(self._catalog_changed)
+        self.stale = True
 
-    def refresh(self) -> None:
-        text, status = self.search.text().strip(), self.status_filter.currentData()
+    def current_filter(self) -> SpecimenFilter:
         max_score = self.max_conf.value() / 100 if self.max_conf.value() < 100 else None
         since = None
         if self.since.date() != self.since.minimumDate():
             since = datetime.combine(cast(date, self.since.date().toPython()), datetime.min.time())
-        task = Task(self._query, text, status, max_score, since)
-        task.signals.result.connect(self._show)
-        task.signals.error.connect(self.status.emit)
-        self.context.keep(task)
-
-    def _query(
-        self, text: str, status: str | None, max_score: float | None, since: datetime | None
-    ) -> list[SpecimenRow]:
-        return queries.list_specimens(
-            self.context.catalog, text=text, status=status, max_score=max_score, identified_since=since
+        return SpecimenFilter(
+            text=self.search.text().strip(),
+            status=self.status_filter.currentData(),
+            max_score=max_score,
+            identified_since=since,
         )
 
-    def _show(self, rows: list[SpecimenRow]) -> None:
-        self.model.set_rows(rows)
-        self.count.setText(f"{len(rows)} specimens · catalogue {self.context.catalog.display_name}")
+    def refresh(self) -> None:
+        """Query again with the current filters (off the GUI thread; an older query's answer is dropped)."""
+        self.search_timer.stop()
+        self.stale = False
+        self.model.reload(self.current_filter(), self.context.catalog)
+
+    def _search_changed(self, text: str) -> None:
+        if text.strip():
+            self.search_timer.start()  # wait for a pause in typing
+        else:
+            self.refresh()  # cleared: show everything at once
+
+    def refresh_if_stale(self) -> None:
+        if self.stale:
+            self.refresh()
+
+    def _catalog_changed(self) -> None:
+        self.stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def _loading(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        if busy and not self.model.rows:
+            self.count.setText("Loading…")
+
+    def _counted(self, total: int) -> None:
+        self.count.setText(f"{total:,} specimens · catalogue {self.context.catalog.display_name}")
+
+    def _failed(self, message: str) -> None:
+        self.count.setText(f"Could not read the catalogue: {message}")
+        self.status.emit(message)
 
     def _open(self, index: QModelIndex) -> None:
-        row = self.model.rows[self.proxy.mapToSource(index).row()]
-        SpecimenDialog(self.context, row.specimen_id, self).exec()
+        row = self.model.specimen_at(index.row())
+        try:
+            dialog = SpecimenDialog(self.context, row.specimen_id, self)
+        except Exception as exc:  # gone meanwhile, or the catalogue is unreachable
+            QMessageBox.warning(self, "Specimen", describe(exc))
+            return
+        dialog.exec()
 
     def selected_ids(self) -> list[int]:
-        rows = {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
-        return [self.model.rows[r].specimen_id for r in sorted(rows)]
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.specimen_at(r).specimen_id for r in rows]
 
     def _menu(self, pos: QPoint) -> None:
         ids = self.selected_ids()
@@ -233,7 +191,7 @@ class CataloguePanel(QWidget):
             return
         menu = QMenu(self)
         if len(ids) == 1:
-            menu.addAction("Open…", lambda: SpecimenDialog(self.context, ids[0], self).exec())
+            menu.addAction("Open…", lambda: self._open(self.table.currentIndex()))
         menu.addAction(f"Delete {len(ids)} specimen{'s' if len(ids) > 1 else ''}…", self.delete_selected)
         menu.exec(self.table.viewport().mapToGlobal(pos))
 

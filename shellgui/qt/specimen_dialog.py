@@ -32,16 +32,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.catalog import PREDICTED, VALIDATED, curation, queries
+from shellgui.core.catalog import VALIDATED, curation, queries
 from shellgui.core.catalog.decisions import Decision
 from shellgui.core.catalog.queries import SpecimenDetail
 from shellgui.core.catalog.repository import IdentificationRecord
 from shellgui.core.errors import ShellguiError
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
+from shellgui.qt.specimen_model import status_words
 from shellgui.qt.workers import Task
 
-STATUS_WORDS = {PREDICTED: "model (unchecked)", VALIDATED: "checked by a person"}
 FIELDS = (
     ("Catalogue no.", "catalog_number"),
     ("Locality", "locality"),
@@ -49,10 +49,6 @@ FIELDS = (
     ("Date collected", "collected_on"),
 )
 THUMB = 96
-
-
-def status_words(status: str | None) -> str:
-    return STATUS_WORDS.get(status or "", status or "")
 
 
 def confirm(parent: QWidget, title: str, text: str) -> bool:
