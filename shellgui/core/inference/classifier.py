@@ -121,9 +121,26 @@ class Classifier:
         return self.card.preprocessing.resize_size
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Raw logits for a float32 ``(N, 3, H, W)`` batch."""
-        out = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
-        return np.asarray(out[0])
+        """Raw logits for a float32 ``(N, 3, H, W)`` batch.
+
+        Raises:
+            ModelError: the graph gives a shape its card does not describe (a symbolic class dimension
+                that disagrees at run time), or scores that are not finite numbers (NaN, infinity).
+        """
+        try:
+            out = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
+        except Exception as exc:  # ONNX Runtime's errors for a broken graph are of several types
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelError(f"{self.path}: the model failed to run ({first[:200]})") from None
+        logits = np.asarray(out[0])
+        expected = (batch.shape[0], self.card.num_classes)
+        if logits.shape != expected:
+            raise ModelError(
+                f"{self.path}: the model gave scores of shape {logits.shape}, not {expected} as its card says"
+            )
+        if not np.isfinite(logits).all():
+            raise ModelError(f"{self.path}: the model gave scores that are not numbers (NaN or infinity)")
+        return logits
 
     def scores(self, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated probabilities ``(N, num_classes)`` and each photo's highest raw logit ``(N,)``."""
@@ -151,7 +168,11 @@ class Classifier:
 
     def identify_specimen(self, photos: Sequence[Photo], top_k: int = 5) -> Prediction:
         """Several views of one specimen fused into one prediction."""
-        probs, max_logits = self.scores([self.prepare(p) for p in photos])
+        return self.predict_specimen([self.prepare(p) for p in photos], top_k)
+
+    def predict_specimen(self, arrays: Sequence[np.ndarray], top_k: int = 5) -> Prediction:
+        """Several preprocessed views of one specimen fused into one prediction."""
+        probs, max_logits = self.scores(arrays)
         return decide(fuse_views(probs), self.card, top_k, float(max_logits.mean()))
 
 
