@@ -32,6 +32,8 @@ MIN_SIDE = 16
 #: Refuse strips longer than this many times their width: no camera or scanner makes them, and a
 #: 16 x 5,000,000 PNG is a memory trap, not a specimen.
 MAX_ASPECT = 20
+#: No camera writes a JPEG this big; more is padding or an attack, not a photo.
+MAX_JPEG_BYTES = 512 << 20
 #: Pillow's own bomb guard would refuse real 90-200 MP photos at its 89 MP default; ours applies instead.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 #: The brands of an ISO base-media file that mean HEIC/HEIF (bytes 8..12 of the file).
@@ -240,6 +242,8 @@ def _read_exif(img: Image.Image) -> tuple[str | None, str | None, float | None, 
         if gps:
             lat = _gps_degrees(gps.get(2), gps.get(1), 90.0)
             lon = _gps_degrees(gps.get(4), gps.get(3), 180.0)
+            if lat is None or lon is None:  # half a position is no position
+                lat = lon = None
     except (KeyError, TypeError, ValueError):
         lat = lon = None
     return taken_at, camera, lat, lon
@@ -300,7 +304,11 @@ def open_photo(path: str | os.PathLike[str], min_side: int | None = None) -> Pho
             _register_heic()  # by content too: phones' HEIC photos are often renamed .jpg
         fh.seek(0)
         try:
-            return _open(spath, fh, head, min_side)
+            with warnings.catch_warnings():
+                # Pillow warns about damaged EXIF and the like on stderr; what matters is in the error.
+                warnings.simplefilter("ignore")
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                return _open(spath, fh, head, min_side)
         except PhotoError:
             raise
         except MemoryError:
@@ -318,9 +326,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _open(spath: str, fh: BinaryIO, head: bytes, min_side: int | None) -> Photo:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(fh)  # reads the header only
+        img = Image.open(fh)  # reads the header only
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(
             "too_large", spath, f"the image is larger than the {MAX_PIXELS // 1_000_000} MP limit"
@@ -360,7 +366,9 @@ def _decode_jpeg_strictly(spath: str, fh: BinaryIO, min_side: int | None) -> Ima
     import simplejpeg
 
     fh.seek(0)
-    data = fh.read()
+    data = fh.read(MAX_JPEG_BYTES + 1)
+    if len(data) > MAX_JPEG_BYTES:
+        raise PhotoError("too_large", spath, f"a JPEG over {MAX_JPEG_BYTES >> 20} MB is not a photo")
     side = min_side or 0
     try:
         array = simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=side, min_width=side)
@@ -414,9 +422,7 @@ def _decode_with_pillow(spath: str, img: Image.Image, min_side: int | None, fmt:
     try:
         if min_side and fmt == "JPEG" and min(img.size) > 2 * min_side:
             img.draft("RGB", (min_side, min_side))  # scales so that both sides stay >= min_side
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img.load()
+        img.load()
     except OSError as exc:
         raise _decode_error(spath, exc) from None
     except (ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
