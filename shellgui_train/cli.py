@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--val-fraction", type=float, default=0.15)
     src.add_argument("--test-fraction", type=float, default=0.15)
     src.add_argument("--data-source", default="", help="attribution text stored in the model card")
+    src.add_argument(
+        "--holdout-taxa",
+        type=int,
+        default=0,
+        metavar="K",
+        help="train without K randomly chosen taxa and report how their photos are answered (near-OOD)",
+    )
+    src.add_argument(
+        "--outliers",
+        metavar="DIR",
+        help="photos of things the model must refuse: the report measures how they are answered (far-OOD)",
+    )
+    src.add_argument(
+        "--max-outliers", type=int, default=500, help="seeded sample of the outlier photos (0: all)"
+    )
 
     model = p.add_argument_group("model")
     model.add_argument("--arch", default="efficientnetv2_b0", choices=sorted(REGISTRY))
@@ -94,8 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--ood-percentile",
         type=float,
-        default=5.0,
-        help="percent of validation photos allowed below the 'unfamiliar photo' logit floor (0: no floor)",
+        default=0.0,
+        help="percent of validation photos allowed below an extra max-logit floor (0: the k-NN guard only)",
+    )
+    out.add_argument(
+        "--knn-k", type=int, default=5, help="open-set score: distance to the k-th nearest training photo"
+    )
+    out.add_argument(
+        "--retention",
+        type=float,
+        default=0.95,
+        help="share of validation photos the open-set threshold keeps",
+    )
+    out.add_argument(
+        "--bank-prototypes",
+        type=int,
+        default=32,
+        help="reference embeddings per taxon at most (k-means prototypes beyond that; 0: every photo)",
     )
     out.add_argument(
         "--target-precision",
@@ -159,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.data and not args.from_catalog:
         parser.print_usage(sys.stderr)
         return _fail("give a folder of photos (one sub-folder per taxon) or --from-catalog DB")
+    if not 0 < args.retention <= 1:
+        return _fail(f"--retention {args.retention} must be a share above 0 and at most 1 (e.g. 0.95)")
+    if args.knn_k < 1 or args.holdout_taxa < 0 or args.bank_prototypes < 0 or args.max_outliers < 0:
+        return _fail("--knn-k must be at least 1; --holdout-taxa, --bank-prototypes, --max-outliers not negative")
     try:
         return run(args, argv if argv is not None else sys.argv[1:])
     except (DataError, WeightsError, ExportError) as exc:
@@ -180,7 +214,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         fit_temperature,
         fit_thresholds,
     )
+    from shellgui.core.inference.bank import BANK_KEY
+    from shellgui_train.embedding import embed_sets
     from shellgui_train.export import NormalisedModel, export_onnx, verify_export
+    from shellgui_train.openset import fit_open_set
+    from shellgui_train.openset_eval import evaluate as evaluate_open_set
+    from shellgui_train.openset_eval import open_set_metrics
     from shellgui_train.report import (
         classification_metrics,
         plot_confusion,
@@ -202,6 +241,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         samples = D.samples_from_folders(Path(args.data), args.view_pattern)
         source = args.data_source or f"folder {Path(args.data).name}"
     samples = D.check_readable(samples)
+    samples, held_out = D.hold_out_taxa(samples, args.holdout_taxa, config.seed)
+    outliers = D.outlier_samples(Path(args.outliers), args.max_outliers, config.seed) if args.outliers else []
     splits = D.split_by_specimen(samples, args.val_fraction, args.test_fraction, config.seed)
     splits.taxa = D.build_taxa(
         splits.labels, D.read_taxonomy_csv(Path(args.taxonomy) if args.taxonomy else None)
@@ -229,9 +270,27 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         return 0
 
     size = trainer.size
-    val_logits, val_targets = trainer.predict(trainer.val_set)
-    test_set = type(trainer.val_set)(splits.test, splits.labels, trainer.val_set.transform, resize_for(size))
-    test_logits, test_targets = trainer.predict(test_set)
+    embedded = embed_sets(
+        trainer,
+        {
+            "train": splits.train,
+            "val": splits.val,
+            "test": splits.test,
+            "held_out": held_out,
+            "outliers": outliers,
+        },
+    )
+    val_logits, val_targets = embedded["val"].logits, embedded["val"].targets
+    test_logits, test_targets = embedded["test"].logits, embedded["test"].targets
+    bank, open_set = fit_open_set(
+        embedded["train"].embeddings,
+        embedded["train"].targets,
+        embedded["val"].embeddings,
+        args.knn_k,
+        args.retention,
+        args.bank_prototypes,
+        config.seed,
+    )
     temperature = fit_temperature(val_logits, val_targets)
     from shellgui.core.inference.decision import calibrated_probabilities
 
@@ -270,6 +329,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         temperature=temperature,
         thresholds=thresholds,
         ood_logit_floor=ood_floor,
+        embedding_size=bank.bank.dim,
+        open_set=open_set,
         metrics={
             "test_top1": test_metrics["top1"],
             "test_top3": test_metrics["top3"],
@@ -288,10 +349,18 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             "versions": {"torch": torch.__version__, "shellgui-train": "0.1.0", "numpy": np.__version__},
             "classes": len(splits.labels),
             "train_photos": len(splits.train),
+            **({"held_out_taxa": sorted({s.label for s in held_out})} if held_out else {}),
         },
     )
+    unknowns = {"near_ood": embedded["held_out"], "far_ood": embedded["outliers"]}
+    what = {
+        "near_ood": f"held-out taxa ({', '.join(sorted({s.label for s in held_out}))})",
+        "far_ood": f"outliers ({args.outliers})",
+    }
+    evaluation = evaluate_open_set(card, bank, embedded["test"], unknowns, what, run_dir)
+    card = replace(card, metrics={**card.metrics, **open_set_metrics(evaluation)})
     wrapped = NormalisedModel(trainer.model, arch.mean, arch.std)
-    onnx_path = export_onnx(wrapped, card, run_dir / "model.onnx")
+    onnx_path = export_onnx(wrapped, card, run_dir / "model.onnx", {BANK_KEY: bank.text})
     check = verify_export(onnx_path, wrapped, (splits.val or splits.train)[:16], size)
     print(
         f"Export verified on {check['photos']} photos: logits within "
@@ -324,6 +393,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         "calibration": calibration,
         "export_check": check,
         "warnings": warnings,
+        **evaluation,
     }
     report = write_report(run_dir, summary)
     print(

@@ -191,3 +191,29 @@ def report_counts(splits: Splits, out: Path | None = None) -> list[str]:
     if out is not None:
         out.write_text(json.dumps({"counts": counts, "warnings": warnings}, indent=2))
     return warnings
+
+
+def hold_out_taxa(samples: list[Sample], count: int, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+    """Set ``count`` randomly chosen taxa (seeded) aside: the model never sees them, and their photos
+    measure how it answers taxa it does not know (near-OOD). Returns (kept samples, held-out samples)."""
+    if count <= 0:
+        return samples, []
+    labels = sorted({s.label for s in samples})
+    if count > len(labels) - 2:
+        raise DataError(f"--holdout-taxa {count} leaves fewer than two of the {len(labels)} taxa to train on")
+    held = set(random.Random(seed).sample(labels, count))
+    return [s for s in samples if s.label not in held], [s for s in samples if s.label in held]
+
+
+def outlier_samples(root: Path, limit: int = 0, seed: int = 0) -> list[Sample]:
+    """Photos anywhere under ``root`` (things the model must refuse), a seeded random ``limit`` of them."""
+    if not root.is_dir():
+        raise DataError(f"{root}: the outlier folder is not a folder")
+    paths = sorted(
+        p for p in root.rglob("*") if p.is_file() and is_photo_name(p) and not p.name.startswith(".")
+    )
+    if not paths:
+        raise DataError(f"{root}: the outlier folder has no photos")
+    if limit and len(paths) > limit:
+        paths = sorted(random.Random(seed).sample(paths, limit))
+    return check_readable([Sample(str(p), "outlier", str(p)) for p in paths])
