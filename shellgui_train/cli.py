@@ -192,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.retention <= 1:
         return _fail(f"--retention {args.retention} must be a share above 0 and at most 1 (e.g. 0.95)")
     if args.knn_k < 1 or args.holdout_taxa < 0 or args.bank_prototypes < 0 or args.max_outliers < 0:
-        return _fail("--knn-k must be at least 1; --holdout-taxa, --bank-prototypes, --max-outliers not negative")
+        return _fail(
+            "--knn-k must be at least 1; --holdout-taxa, --bank-prototypes, --max-outliers not negative"
+        )
     try:
         return run(args, argv if argv is not None else sys.argv[1:])
     except (DataError, WeightsError, ExportError) as exc:

@@ -77,7 +77,7 @@ def fit_threshold(val_scores: np.ndarray, retention: float = DEFAULT_RETENTION) 
     """The score under which at least ``retention`` of the validation photos fall (the rest are refused)."""
     if len(val_scores) == 0:
         raise ValueError("no validation photos to fit the open-set threshold on")
-    return round(float(np.quantile(val_scores, retention, method="higher")), 6)
+    return float(np.quantile(val_scores, retention, method="higher"))
 
 
 def card_entry(

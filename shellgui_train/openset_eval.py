@@ -153,6 +153,10 @@ def plot_open_set(known: Scored, unknowns: dict[str, Scored], threshold: float |
     plt.close(fig)
 
 
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 def markdown(summary: dict[str, Any]) -> list[str]:
     """The report's answer-mix and open-set sections."""
     lines: list[str] = []
@@ -184,7 +188,7 @@ def markdown(summary: dict[str, Any]) -> list[str]:
             "",
             "## Photos of things it does not know (open set)",
             "",
-            f"Method: the cosine distance to the {osr['k']}-th nearest of {osr['bank_size']} reference embeddings "
+            f"Method: the cosine distance to the {_ordinal(osr['k'])} nearest of {osr['bank_size']} reference embeddings "
             f"({osr['bank_photos']} training photos, stored float16 in the model file: "
             f"{osr['bank_bytes'] / 1024:.0f} KiB, {osr['bank_metadata_bytes'] / 1024:.0f} KiB as base64). "
             f"Photos above {osr['threshold']:.4f} are refused; the threshold keeps {osr['retention']:.0%} of the "

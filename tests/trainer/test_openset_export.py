@@ -19,7 +19,12 @@ from shellgui_train.openset import build_bank, fit_threshold
 
 TINY = ["--arch", "efficientnetv2_b0", "--weights", "none", "--image-size", "32", "--min-image-size", "32"]
 TINY += ["--epochs", "2", "--batch-size", "8", "--val-fraction", "0.3", "--test-fraction", "0.2"]
-COLOURS = {"Aa_red": (200, 40, 40), "Bb_green": (40, 200, 40), "Cc_blue": (40, 40, 200), "Dd_gold": (200, 170, 30)}
+COLOURS = {
+    "Aa_red": (200, 40, 40),
+    "Bb_green": (40, 200, 40),
+    "Cc_blue": (40, 40, 200),
+    "Dd_gold": (200, 170, 30),
+}
 
 
 def _photos(root: Path, per_class: int = 10) -> Path:
