@@ -75,8 +75,8 @@ def main() -> None:
                 ours = knn_distances(q, bank, K)[0]
                 graph = session.run(None, {"embedding": q})[0]
                 assert np.allclose(ours, graph, atol=1e-4), "the two paths disagree"
-                t_np = median_time(lambda q=q: knn_distances(q, bank, K), repeat)
-                t_graph = median_time(lambda q=q: session.run(None, {"embedding": q}), repeat)
+                t_np = median_time(lambda q=q, bank=bank: knn_distances(q, bank, K), repeat)
+                t_graph = median_time(lambda q=q, s=session: s.run(None, {"embedding": q}), repeat)
                 rows.append(
                     (
                         f"{m} x {n}",

@@ -208,6 +208,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import numpy as np
     import torch
 
+    from shellgui.core.inference.bank import BANK_KEY
     from shellgui.core.modelcard import ModelCard, Preprocessing
     from shellgui_train import data as D
     from shellgui_train.calibration import (
@@ -216,7 +217,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         fit_temperature,
         fit_thresholds,
     )
-    from shellgui.core.inference.bank import BANK_KEY
     from shellgui_train.embedding import embed_sets
     from shellgui_train.export import NormalisedModel, export_onnx, verify_export
     from shellgui_train.openset import fit_open_set
