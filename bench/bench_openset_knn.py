@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import median_time, table  # noqa: E402
+from common import median_time, table
 
 D, K = 1280, 5
 

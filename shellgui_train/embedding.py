@@ -36,17 +36,31 @@ class Embedded:
         return len(self.targets)
 
 
+def _head(model: nn.Module) -> nn.Module:
+    """The classifier head: timm's ``get_classifier()``, torchvision's ``classifier`` (dropout + linear)."""
+    get = getattr(model, "get_classifier", None)
+    head = get() if callable(get) else model.get_submodule("classifier")
+    assert isinstance(head, nn.Module)
+    return head
+
+
 def pooled_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The pooled penultimate features ``(N, D)`` of a timm or torchvision classifier."""
-    if hasattr(model, "forward_head"):  # timm
-        return model.forward_head(model.forward_features(x), pre_logits=True)  # type: ignore[operator]
-    return torch.flatten(model.avgpool(model.features(x)), 1)  # type: ignore[operator]
+    forward_head = getattr(model, "forward_head", None)
+    if callable(forward_head):  # timm
+        features = forward_head(getattr(model, "forward_features")(x), pre_logits=True)  # noqa: B009
+    else:  # torchvision
+        pooled = model.get_submodule("avgpool")(model.get_submodule("features")(x))
+        features = torch.flatten(pooled, 1)
+    assert isinstance(features, torch.Tensor)
+    return features
 
 
 def classify_features(model: nn.Module, features: torch.Tensor) -> torch.Tensor:
     """The logits from pooled features (the classifier head only)."""
-    head = model.get_classifier() if hasattr(model, "get_classifier") else model.classifier  # type: ignore[operator]
-    return head(features)  # type: ignore[no-any-return]
+    logits = _head(model)(features)
+    assert isinstance(logits, torch.Tensor)
+    return logits
 
 
 def logits_and_embedding(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,9 +70,9 @@ def logits_and_embedding(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tenso
 
 
 def embedding_size(model: nn.Module) -> int:
-    """D, the length of the embedding (the classifier head's input width)."""
-    head = model.get_classifier() if hasattr(model, "get_classifier") else model.classifier[-1]  # type: ignore[operator,index]
-    return int(head.in_features)
+    """D, the length of the embedding (the input width of the head's linear layer)."""
+    linear = [m for m in _head(model).modules() if isinstance(m, nn.Linear)]
+    return int(linear[0].in_features)
 
 
 @torch.no_grad()
