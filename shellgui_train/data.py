@@ -210,7 +210,8 @@ def hold_out_taxa(samples: list[Sample], count: int, seed: int = 0) -> tuple[lis
 def outlier_samples(root: Path, limit: int = 0, seed: int = 0) -> list[Sample]:
     """Photos anywhere under ``root`` (things the model must refuse), a seeded random ``limit`` of them."""
     if not root.is_dir():
-        raise DataError(f"{root}: the outlier folder is not a folder")
+        reason = "is a file, not a folder" if root.exists() else "does not exist"
+        raise DataError(f"{root}: the outlier folder {reason}")
     paths = sorted(
         p for p in root.rglob("*") if p.is_file() and is_photo_name(p) and not p.name.startswith(".")
     )
