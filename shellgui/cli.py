@@ -58,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
 
+    names = sub.add_parser(
+        "names",
+        help="check or complete taxon names against the offline name backbone (WoRMS snapshot + your files)",
+    )
+    names.add_argument("names", nargs="*", metavar="NAME", help="names to check (exit 1 if any is unknown)")
+    names.add_argument("--complete", metavar="TEXT", help="list names starting with (or containing) TEXT")
+    names.add_argument("--add", metavar="CSV", help="add your own names file (a scientificName column, ...)")
+    names.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     mod = sub.add_parser("models", help="list installed models, or show one model's card")
     mod.add_argument(
         "--card", metavar="MODEL", nargs="?", const="", help="print the card (default model if empty)"
@@ -217,6 +226,36 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_names(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from shellgui.core.errors import UsageError
+    from shellgui.core.taxonomy import add_user_names, load_backbone
+
+    if not (args.names or args.complete or args.add):
+        raise UsageError("give names to check, --complete TEXT or --add CSV")
+    if args.add:
+        target, count = add_user_names(args.add)
+        print(f"Added {count} names from {args.add} (kept as {target})")
+    backbone = load_backbone()
+    if args.complete:
+        for name in backbone.complete(args.complete, limit=50):
+            print(name)
+    checks = [backbone.check(name) for name in args.names]
+    if args.json:
+        print(json.dumps([{**asdict(c), "note": c.note} for c in checks], indent=2, ensure_ascii=False))
+    else:
+        for c in checks:
+            ranks = ", ".join(f"{k} {v}" for k, v in c.ranks.items() if k != "genus")
+            print(f"{c.typed}: {c.status}" + ("" if c.name == c.typed else f" -> {c.name}"))
+            if c.known:
+                print(f"    {c.rank}; {ranks}" + (f"; {c.name_id}" if c.name_id else "") + f" [{c.source}]")
+    unknown = [c.typed for c in checks if not c.known]
+    for name in unknown:
+        _fail(f"{name}: not in the name backbone (it can still be recorded, marked as unchecked)")
+    return EXIT_SOME_FAILED if unknown else EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -246,7 +285,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"identify": cmd_identify, "catalog": cmd_catalog, "export": cmd_export, "models": cmd_models}
+COMMANDS = {
+    "identify": cmd_identify,
+    "catalog": cmd_catalog,
+    "export": cmd_export,
+    "names": cmd_names,
+    "models": cmd_models,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.catalog import repository as repo
+from shellgui.core.determinations import record_checked_taxon
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
+from shellgui.core.taxonomy import WORMS_LSID, NameBackbone, load_backbone
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
@@ -68,22 +69,29 @@ def save_record(
 ) -> int:
     specimen_id = record(context.catalog, classifier, photos, result.prediction, **fields)
     if validate and taxon:
-        rank = "species"
-        for t in result.prediction.top_k:
-            if t.name == taxon:
-                rank = t.rank
-        if taxon == result.prediction.taxon:
-            rank = result.prediction.rank
         with context.catalog.session() as session, session.begin():
-            repo.validate_identification(
+            record_checked_taxon(
                 session,
                 specimen_id,
                 taxon,
-                rank=rank,
                 by=context.user_name,
                 score=next((t.probability for t in result.prediction.top_k if t.name == taxon), None),
             )
     return specimen_id
+
+
+def describe_name(backbone: NameBackbone | None, typed: str) -> str:
+    """The line under the taxon field: what the name backbone says about the typed name."""
+    if backbone is None or not typed.strip():
+        return ""
+    check = backbone.check(typed)
+    if not check.known:
+        return "⚠ not in the name list: it will be recorded as typed and marked unchecked"
+    worms = check.name_id.removeprefix(WORMS_LSID) if check.name_id.startswith(WORMS_LSID) else ""
+    where = "".join(f" · {v}" for v in (check.family, f"WoRMS {worms}" if worms else "") if v)
+    if check.note:
+        return f"→ will be recorded as {check.name} (the typed name is a {check.status}){where}"
+    return f"✓ {check.status} name{where}"
 
 
 def describe_results(results: Sequence[Identified]) -> str:
@@ -163,13 +171,22 @@ class IdentifyPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._set_record_enabled(False)
+        self.backbone: NameBackbone | None = None
         context.model_changed.connect(self._model_changed)
+        names = Task(load_backbone)
+        names.signals.result.connect(self._names_ready)
+        context.keep(names)
 
     def _record_box(self) -> QGroupBox:
         box = QGroupBox("Record")
         form = QFormLayout(box)
         self.taxon = QLineEdit()
-        self.taxon.setPlaceholderText("taxon (type to search the model's taxa)")
+        self.taxon.setPlaceholderText("taxon (type to search the model's taxa and the name list)")
+        self.name_status = QLabel()
+        self.name_status.setWordWrap(True)
+        self.taxon.textChanged.connect(
+            lambda text: self.name_status.setText(describe_name(self.backbone, text))
+        )
         self.catalog_number = QLineEdit()
         self.locality = QLineEdit()
         self.collector = QLineEdit()
@@ -182,6 +199,7 @@ class IdentifyPanel(QWidget):
         self.notes = QPlainTextEdit()
         self.notes.setMaximumHeight(60)
         form.addRow("Taxon", self.taxon)
+        form.addRow("", self.name_status)
         form.addRow("Catalogue no.", self.catalog_number)
         form.addRow("Locality", self.locality)
         form.addRow("Collector", self.collector)
@@ -206,7 +224,19 @@ class IdentifyPanel(QWidget):
             w.setEnabled(enabled)
 
     def _model_changed(self, classifier: Classifier) -> None:
-        completer = QCompleter(sorted(t.name for t in classifier.card.taxa), self)
+        self._set_completer()
+
+    def _names_ready(self, backbone: NameBackbone) -> None:
+        self.backbone = backbone
+        self._set_completer()
+        self.name_status.setText(describe_name(backbone, self.taxon.text()))
+
+    def _set_completer(self) -> None:
+        """Complete from the model's taxa and the name backbone (accepted names and synonyms)."""
+        names = set(self.backbone.names() if self.backbone else ())
+        if self.context.classifier is not None:
+            names.update(t.name for t in self.context.classifier.card.taxa)
+        completer = QCompleter(sorted(names), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.taxon.setCompleter(completer)

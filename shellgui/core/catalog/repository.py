@@ -154,10 +154,12 @@ def validate_identification(
     by: str | None = None,
     score: float | None = None,
     remarks: str | None = None,
+    identified_at: datetime | None = None,
 ) -> IdentificationRecord:
     """Record a person's identification (``ValidatedByHuman``) as the specimen's newest.
 
     ``taxon=None`` with ``remarks=NOT_IDENTIFIABLE`` marks a photo nobody can identify.
+    ``identified_at`` keeps the original date of an imported determination (default: now).
     """
     if session.get(Specimen, specimen_id) is None:
         raise LookupError(f"no specimen {specimen_id} in the catalogue")
@@ -174,6 +176,8 @@ def validate_identification(
         identified_by=by,
         remarks=remarks,
     )
+    if identified_at is not None:
+        ident.created_at = identified_at
     session.add(ident)
     session.flush()
     return _record(ident)
