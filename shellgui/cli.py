@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     cat.add_argument("--batch-size", type=int, metavar="N", help="photos per model run (default 8)")
     cat.add_argument("--restart", action="store_true", help="start a new run instead of resuming")
     cat.add_argument("--quiet", action="store_true", help="no progress bar")
+    cat.add_argument(
+        "--label-from-folder",
+        action="store_true",
+        help="record each photo's folder name (Genus_species) as a checked taxon (ValidatedByHuman)",
+    )
+    cat.add_argument(
+        "--user", metavar="NAME", help="who vouches for the labels (default: Preferences, login)"
+    )
 
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
@@ -96,6 +104,18 @@ def _classifier(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     settings = _settings()
     path = resolve_model(args.model or settings.model or None)
     return Classifier(path, provider=args.provider or settings.provider)
+
+
+def _user_name(args: argparse.Namespace) -> str:
+    """Who is deciding: ``--user``, else the name in the settings, else the login name."""
+    import getpass
+
+    if getattr(args, "user", None):
+        return str(args.user)
+    try:
+        return _settings().user_name or getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return "unknown"
 
 
 def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -163,10 +183,12 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
 def cmd_catalog(args: argparse.Namespace) -> int:
     import threading
+    from collections import Counter
+    from pathlib import Path
 
     from tqdm import tqdm
 
-    from shellgui.core.batch import CANCELLED, catalogue_folder, failed_items
+    from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
 
     settings = _settings()
     batch_size = args.batch_size or settings.batch_size
@@ -178,6 +200,9 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     bar = None
     last = None
+    label_by = _user_name(args) if args.label_from_folder else None
+    label_notes: list[str] = []
+    labelled: Counter[str] = Counter()
     try:
         for progress in catalogue_folder(
             catalog,
@@ -187,7 +212,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             cancel=cancel,
             resume=not args.restart,
             top_k=settings.top_k,
+            label_by=label_by,
         ):
+            for item in progress.items:
+                if item.label_note:
+                    label_notes.append(f"{item.path}: {item.label_note}")
+                elif label_by and item.status in (DONE, DUPLICATE):
+                    labelled[Path(item.path).parent.name] += 1
             if bar is None:
                 bar = tqdm(
                     total=progress.total,
@@ -215,11 +246,27 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
         f"catalogue {catalog.display_name})"
     )
+    if label_by:
+        _print_folder_labels(labelled, label_by)
+    for note in label_notes:
+        print(f"shellgui: warning: {note}", file=sys.stderr)
     for path, reason in failed_items(catalog, last.run_id):
         _fail(f"{path}: {reason}")
     if last.state == CANCELLED:
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if last.failed else EXIT_OK
+
+
+def _print_folder_labels(counts: dict[str, int], by: str) -> None:
+    """One line per folder label: how many photos carry it and what the name backbone said about it."""
+    from shellgui.core.taxonomy import load_backbone
+
+    backbone = load_backbone()
+    print(f"Photos labelled with their folder name (checked by {by} unless checked before):")
+    for name, n in sorted(counts.items()):
+        check = backbone.check(name)
+        mark = check.status if check.known else "UNKNOWN name, marked in the remarks"
+        print(f"  {n:5d}  {name} -> {check.name} ({mark}{', ' + check.family if check.family else ''})")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
