@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, utcnow
-from shellgui.core.determinations import record_checked_taxon
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
 from shellgui.core.inference.classifier import Classifier
@@ -100,14 +101,13 @@ def _label(session: Session, labels: FolderLabels, specimen_id: int, path: str) 
     name = labels.label(path)
     if name is None:
         return NO_LABEL
+    decision, _ = checked_decision(name, backbone=labels.backbone, remarks="from its folder name")
     current = repo.current_identification(session, specimen_id)
     if current is not None and current.verification_status == VALIDATED:
-        if current.taxon == labels.backbone.check(name).name:
+        if current.taxon == decision.taxon:
             return None
         return f"not labelled {name!r}: already checked as {current.taxon or 'not identifiable'}"
-    record_checked_taxon(
-        session, specimen_id, name, labels.by, labels.backbone, remarks="from its folder name"
-    )
+    decide_in(session, specimen_id, decision, labels.by)
     return None
 
 
@@ -388,3 +388,24 @@ def failed_items(catalog: Catalog, run_id: int) -> list[tuple[str, str]]:
             .order_by(RunItem.id)
         )
         return [(p, r or "") for p, r in rows]
+
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """A run of a folder that was stopped before the end: the next start resumes it."""
+
+    run_id: int
+    settled: int
+    total: int
+
+
+def unfinished_run(catalog: Catalog, folder: str | os.PathLike[str]) -> UnfinishedRun | None:
+    """The newest run of ``folder`` that did not complete, if any."""
+    with catalog.session() as session:
+        run = session.scalar(
+            select(CatalogRun)
+            .where(CatalogRun.folder == str(Path(folder).absolute()), CatalogRun.status != COMPLETED)
+            .order_by(CatalogRun.id.desc())
+            .limit(1)
+        )
+        return UnfinishedRun(run.id, run.done + run.failed + run.skipped, run.total) if run else None

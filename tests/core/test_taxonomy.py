@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from shellgui.core.catalog import VALIDATED, Catalog
+from shellgui.core.catalog import VALIDATED, Catalog, curation
 from shellgui.core.catalog import repository as repo
-from shellgui.core.determinations import record_checked_taxon
+from shellgui.core.catalog.decisions import UndecidedError
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import UsageError
 from shellgui.core.export import export
 from shellgui.core.taxonomy import (
@@ -89,22 +90,34 @@ def test_user_names_extend_and_override(tmp_path: Path) -> None:
         add_user_names(bad)
 
 
-def test_checked_record_uses_accepted_name_and_export_ids(tmp_path: Path) -> None:
+def test_checked_decision_uses_accepted_name_and_export_ids(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "c.sqlite")
     with catalog.session() as s, s.begin():
         a = repo.add_specimen(s, catalog_number="A").id
         b = repo.add_specimen(s, catalog_number="B").id
-        record, check = record_checked_taxon(s, a, "Achatina fulica", by="curator")
-        assert (record.taxon, record.verification_status, record.identified_by) == (
+    decision, check = checked_decision("Achatina fulica")
+    assert check is not None and check.status == SYNONYM
+    curation.decide(catalog, a, decision, by="curator")
+    unknown, _ = checked_decision("foo  bar", remarks="from a label")
+    curation.decide(catalog, b, unknown, by="curator")
+    with catalog.session() as s:
+        record = repo.current_identification(s, a)
+        assert record is not None
+        assert (record.taxon, record.rank, record.verification_status, record.identified_by) == (
             "Lissachatina fulica",
+            "species",
             VALIDATED,
             "curator",
         )
         assert "synonym" in (record.remarks or "")
-        unknown, _ = record_checked_taxon(s, b, "Foo bar", by="curator")
-        assert unknown.taxon == "Foo bar" and "not found in the name backbone" in (unknown.remarks or "")
-        with pytest.raises(ValueError):
-            record_checked_taxon(s, b, "  ", by="curator")
+        other = repo.current_identification(s, b)
+        assert other is not None and other.taxon == "Foo bar"
+        assert "not found in the name backbone" in (other.remarks or "") and "from a label" in (
+            other.remarks or ""
+        )
+    with pytest.raises(UndecidedError):
+        checked_decision("  ")
+    assert checked_decision("not identifiable")[0].is_not_identifiable
     out = tmp_path / "dwca.zip"
     export(catalog, "dwc", out)
     with zipfile.ZipFile(out) as z:

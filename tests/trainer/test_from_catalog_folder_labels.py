@@ -1,4 +1,4 @@
-"""`shellgui catalog --label-from-folder` makes a catalogue that `shellgui-train --from-catalog` can learn from."""
+"""`catalog --label-from-folder` makes a catalogue that `shellgui-train --from-catalog` learns from."""
 
 from __future__ import annotations
 
