@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         help="record each photo's folder name (Genus_species) as a checked taxon (ValidatedByHuman)",
     )
     cat.add_argument(
-        "--user", metavar="NAME", help="who vouches for the labels (default: Preferences, login)"
+        "--by", metavar="NAME", help="who vouches for the labels (default: the name in the settings)"
     )
 
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
@@ -120,18 +120,6 @@ def _classifier(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     settings = _settings()
     path = resolve_model(args.model or settings.model or None)
     return Classifier(path, provider=args.provider or settings.provider)
-
-
-def _user_name(args: argparse.Namespace) -> str:
-    """Who is deciding: ``--user``, else the name in the settings, else the login name."""
-    import getpass
-
-    if getattr(args, "user", None):
-        return str(args.user)
-    try:
-        return _settings().user_name or getpass.getuser()
-    except Exception:  # no login name (some containers)
-        return "unknown"
 
 
 def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -226,6 +214,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
 def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-def]
     """The person's decision asked for on the command line, and why there is none when it was refused."""
     from shellgui.core.catalog.decisions import Decision, UndecidedError
+    from shellgui.core.determinations import checked_decision
 
     try:
         if args.accept:
@@ -233,7 +222,12 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
         if args.not_identifiable:
             return Decision.not_identifiable(), None
         if args.taxon is not None:
-            return Decision.named(args.taxon, prediction), None
+            decision, check = checked_decision(args.taxon, prediction)
+            if check is not None and not check.known:
+                print(f"shellgui: warning: {check.note}", file=sys.stderr)
+            elif check is not None and check.note:
+                print(f"shellgui: note: {check.note}", file=sys.stderr)
+            return decision, None
     except UndecidedError as exc:
         if args.taxon is not None:
             raise
@@ -249,6 +243,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
+    from shellgui.core.catalog.decisions import require_name
 
     settings = _settings()
     batch_size = args.batch_size or settings.batch_size
@@ -260,7 +255,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     bar = None
     last = None
-    label_by = _user_name(args) if args.label_from_folder else None
+    label_by = require_name(args.by or settings.user_name) if args.label_from_folder else None
     label_notes: list[str] = []
     labelled: Counter[str] = Counter()
     try:

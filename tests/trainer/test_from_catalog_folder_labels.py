@@ -41,7 +41,7 @@ def test_folder_labels_then_from_catalog(tmp_path: Path, tiny_model: Path) -> No
         "--quiet",
         "--label-from-folder",
     )
-    proc = run(*args, "--user", "J. Curator", home=home)
+    proc = run(*args, "--by", "J. Curator", home=home)
     assert proc.returncode == 0, proc.stderr
     assert "3  achatina fulica -> Lissachatina fulica (synonym, Achatinidae)" in proc.stdout
     assert "3  Bolinus_brandaris -> Bolinus brandaris (accepted, Muricidae)" in proc.stdout
