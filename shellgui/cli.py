@@ -86,6 +86,18 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
 
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import existing records: CSV/TSV/XLSX (columns mapped) or a Darwin Core archive (.zip)",
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--mapping", metavar="JSON", help='column mapping {"catalogNumber": "Cat. No.", ...}')
+    imp.add_argument("--save-mapping", metavar="JSON", help="write the mapping used (to edit and reuse)")
+    imp.add_argument("--sheet", help="XLSX sheet (default: the first)")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    imp.add_argument("--by", metavar="NAME", help="who is importing (default: the name in the settings)")
+
     names = sub.add_parser(
         "names",
         help="check or complete taxon names against the offline name backbone (WoRMS snapshot + your files)",
@@ -332,6 +344,45 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from shellgui.core.catalog.decisions import require_name
+    from shellgui.core.importing import apply_import, plan_import, read_records
+    from shellgui.core.importing.records import NOT_STORED
+    from shellgui.core.importing.tables import save_mapping
+
+    by = None if args.dry_run else require_name(args.by or _settings().user_name)
+    table = read_records(args.file, args.mapping, args.sheet)
+    print(f"{len(table.records)} records in {args.file}; columns read:")
+    for term, header in table.mapping.items():
+        stored = "  (not stored by the catalogue)" if term in NOT_STORED else ""
+        print(f"  {term:<33} <- {header}{stored}")
+    if table.unmapped:
+        print(f"  not read: {', '.join(table.unmapped)}")
+    if args.save_mapping:
+        save_mapping(table.mapping, args.save_mapping)
+        print(f"Mapping saved to {args.save_mapping}")
+    catalog = _catalog(args)
+    plan = plan_import(catalog, table)
+    for change in plan.changes:
+        if change.changes_something:
+            print(("would " if args.dry_run else "") + change.summary())
+        for note in change.notes:
+            print(f"shellgui: warning: {change.label}: {note}", file=sys.stderr)
+    if not args.dry_run:
+        apply_import(catalog, plan, by)
+    verb = "Would import" if args.dry_run else "Imported"
+    print(
+        f"{verb}: {plan.new} new specimens, {plan.updated} updated, {plan.unchanged} unchanged, "
+        f"{len(plan.conflicts)} conflicts, {len(plan.skipped)} records skipped "
+        f"(catalogue {catalog.display_name})"
+    )
+    for conflict in plan.conflicts:
+        _fail(f"conflict: {conflict}")
+    for skipped in plan.skipped:
+        _fail(f"skipped {skipped}")
+    return EXIT_SOME_FAILED if plan.conflicts or plan.skipped else EXIT_OK
+
+
 def cmd_names(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -395,6 +446,7 @@ COMMANDS = {
     "identify": cmd_identify,
     "catalog": cmd_catalog,
     "export": cmd_export,
+    "import": cmd_import,
     "names": cmd_names,
     "models": cmd_models,
 }

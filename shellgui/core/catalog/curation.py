@@ -59,6 +59,7 @@ EDIT = "edit"
 DELETE_SPECIMEN = "delete specimen"
 DELETE_PHOTO = "delete photo"
 UNDO = "undo"
+IMPORT = "import"
 UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT)
 
 
@@ -154,7 +155,7 @@ def _append_decision(
         model_version=last.model_version if last else None,
         model_sha256=last.model_sha256 if last else None,
         verification_status=VALIDATED,
-        identified_by=by,
+        identified_by=decision.identified_by or by,
         decided_by=by,
         remarks=NOT_IDENTIFIABLE if decision.is_not_identifiable else remarks or decision.remarks,
     )
@@ -344,6 +345,37 @@ def decide_in(session: Session, specimen_id: int, decision: Decision, by: str | 
     )
     entry = _log(session, name, action, specimen_id, summary, {"identifications": [ident.id]})
     _stamp([ident], entry)
+    return Outcome(specimen_id, entry.id, summary)
+
+
+def record_import(
+    session: Session,
+    specimen_id: int,
+    history: Sequence[Decision | Identification],
+    by: str | None,
+    summary: str,
+    details: dict[str, Any],
+) -> Outcome:
+    """What an import changed on one specimen, inside the caller's transaction, as one audit entry.
+
+    ``history`` is appended in the order given: a person's determination as a :class:`Decision` with its
+    own identifier and date (``identified_by``, ``decided_at``), kept even when it repeats the one before
+    (it is someone's confirmation); a model's answer from a shellgui export as a ready ``Identification``.
+    ``details`` says what else changed (fields, photos).
+    """
+    name = require_name(by)
+    appended = []
+    for item in history:
+        if isinstance(item, Decision):
+            appended.append(_append_decision(session, specimen_id, item, name))
+        else:
+            item.specimen_id = specimen_id
+            session.add(item)
+            session.flush()
+            appended.append(item)
+    ids = [i.id for i in appended]
+    entry = _log(session, name, IMPORT, specimen_id, summary, {**details, "identifications": ids})
+    _stamp(appended, entry)
     return Outcome(specimen_id, entry.id, summary)
 
 

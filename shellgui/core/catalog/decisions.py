@@ -56,9 +56,11 @@ class Decision:
     rank: str
     score: float | None = None
     #: a note kept with the decision (e.g. the typed name was a synonym), and the original date of a
-    #: determination made elsewhere (an import); default: now.
+    #: determination made elsewhere (an import); default: now
     remarks: str | None = None
     decided_at: datetime | None = None
+    #: who made the determination when it is not the person recording it (an imported determination)
+    identified_by: str | None = None
 
     @property
     def is_not_identifiable(self) -> bool:
