@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from shellgui.core.catalog import PREDICTED, VALIDATED, Catalog, curation
+from shellgui.core.catalog import VALIDATED, Catalog, curation
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.decisions import Decision
 from shellgui.core.catalog.schema import Identification, Photo, Specimen

@@ -69,7 +69,7 @@ def test_folder_labels_then_from_catalog(tmp_path: Path, tiny_model: Path) -> No
     assert len(splits.train) + len(splits.val) + len(splits.test) == 6 and splits.test
 
     # running it again changes nothing and relabels nothing
-    again = run(*args, "--restart", home=home)
+    again = run(*args, "--restart", "--by", "J. Curator", home=home)
     assert again.returncode == 0 and "0 catalogued, 8 already in the catalogue" in again.stdout
     with Catalog(db).session() as s:
         assert sum(len(repo.history(s, r.specimen_id)) for r in repo.list_specimens(s)) == 13
