@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         help="record each photo's folder name (Genus_species) as a checked taxon (ValidatedByHuman)",
     )
     cat.add_argument(
+        "--bind",
+        metavar="PATTERN",
+        help="attach photos to existing specimens by file name: 'MZ-{catalog}_{view}.jpg', "
+        "a regex with (?P<catalog>...), or a CSV of file,catalogNumber",
+    )
+    cat.add_argument(
         "--by", metavar="NAME", help="who vouches for the labels (default: the name in the settings)"
     )
 
@@ -255,6 +261,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
+    from shellgui.core.binding import PhotoBinder
     from shellgui.core.catalog.decisions import require_name
 
     settings = _settings()
@@ -268,6 +275,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     bar = None
     last = None
     label_by = require_name(args.by or settings.user_name) if args.label_from_folder else None
+    binder = PhotoBinder.parse(args.bind) if args.bind else None
     label_notes: list[str] = []
     labelled: Counter[str] = Counter()
     try:
@@ -280,6 +288,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             resume=not args.restart,
             top_k=settings.top_k,
             label_by=label_by,
+            bind=binder,
         ):
             for item in progress.items:
                 if item.label_note:

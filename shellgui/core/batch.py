@@ -20,10 +20,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shellgui.core.binding import NO_MATCH, PhotoBinder
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
-from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, utcnow
+from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
@@ -196,6 +197,18 @@ def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: boo
         return run.id, settled
 
 
+def _bound_specimen(session: Session, binder: PhotoBinder, path: str) -> Specimen | str:
+    """The existing specimen a photo's name binds it to, or why there is none."""
+    numbers = binder.candidates(path)
+    if not numbers:
+        return NO_MATCH
+    for number in numbers:
+        specimen = session.scalar(select(Specimen).where(Specimen.catalog_number == number))
+        if specimen is not None:
+            return specimen
+    return f"matches no record: catalogue number {' or '.join(numbers)} is not in the catalogue"
+
+
 def _commit(
     catalog: Catalog,
     run_id: int,
@@ -204,6 +217,7 @@ def _commit(
     top_k: int,
     total: int,
     labels: FolderLabels | None = None,
+    binder: PhotoBinder | None = None,
 ) -> tuple[list[ItemResult], CatalogRun]:
     """Identify the decoded photos of a batch and record everything in one transaction."""
     good = [x for x in loaded if x.array is not None]
@@ -242,11 +256,19 @@ def _commit(
             else:
                 assert item.info is not None and item.sha256 is not None
                 prediction = predictions[id(item)]
-                specimen = repo.add_specimen(session)
+                bound = _bound_specimen(session, binder, item.path) if binder is not None else None
+                if isinstance(bound, str):
+                    session.add(RunItem(run_id=run_id, path=item.path, status=FAILED, reason=bound))
+                    run.failed += 1
+                    results.append(ItemResult(item.path, FAILED, bound))
+                    continue
+                specimen = bound or repo.add_specimen(session)
                 photo = repo.add_photo(
                     session, specimen, item.path, item.sha256, item.size, item.info, item.thumbnail
                 )
-                repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
+                current = repo.current_identification(session, specimen.id) if bound else None
+                if current is None or current.verification_status != VALIDATED:  # never over a check
+                    repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
                 label_note = _label(session, labels, specimen.id, item.path) if labels is not None else None
                 session.add(RunItem(run_id=run_id, path=item.path, status=DONE, photo_id=photo.id))
                 run.done += 1
@@ -278,6 +300,7 @@ def catalogue_folder(
     workers: int = 2,
     top_k: int = 5,
     label_by: str | None = None,
+    bind: PhotoBinder | None = None,
 ) -> Iterator[BatchProgress]:
     """Identify and catalogue every photo under ``folder``.
 
@@ -293,6 +316,8 @@ def catalogue_folder(
         label_by: record each photo's folder name as a checked taxon (``ValidatedByHuman``) by this
             person, after the model's answer; photos already in the catalogue are labelled too, unless
             someone already checked them (then the disagreement is reported in the item's reason).
+        bind: attach each photo to the existing specimen its file name names (several views each) instead
+            of making a specimen per photo; a photo that names no catalogued specimen fails with the reason.
 
     Yields:
         :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
@@ -335,7 +360,7 @@ def catalogue_folder(
                 seen_in_run.add(item.sha256)
             batch.append(item)
             if len(batch) >= batch_size or not queue:
-                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels)
+                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
                 processed_now += len(batch)
                 batch = []
                 elapsed = time.monotonic() - started
@@ -355,7 +380,7 @@ def catalogue_folder(
         for future in queue:
             future.cancel()
         if batch:  # cancelled with photos decoded: keep that work rather than redo it on resume
-            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels)
+            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
             counts = _counts(catalog, run_id)
             yield BatchProgress(
                 run_id, RUNNING, len(paths), *counts, time.monotonic() - started, None, tuple(results)
