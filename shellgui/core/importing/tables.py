@@ -259,8 +259,19 @@ def read_dwca(path: str | Path) -> Table:
     return table
 
 
-def read_records(path: str | Path, mapping_file: str | Path | None = None, sheet: str | None = None) -> Table:
+def read_records(
+    path: str | Path,
+    mapping_file: str | Path | None = None,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> Table:
     """Read any supported file: a ``.zip`` is a Darwin Core archive, the rest spreadsheets.
+
+    Args:
+        path: the file.
+        mapping_file: a saved mapping (JSON) for a spreadsheet.
+        sheet: the XLSX sheet (default: the first).
+        mapping: or the mapping itself (term -> column header), as edited in the import dialog.
 
     Raises:
         UsageError: an unsupported or unreadable file, or a mapping that does not fit it.
@@ -270,7 +281,7 @@ def read_records(path: str | Path, mapping_file: str | Path | None = None, sheet
         raise UsageError(f"{source}: no such file")
     suffix = source.suffix.lower()
     if suffix == ".zip":
-        if mapping_file:
+        if mapping_file or mapping:
             raise UsageError("a Darwin Core archive maps its own columns (meta.xml): drop --mapping")
         return read_dwca(source)
     if suffix not in SPREADSHEETS:
@@ -278,4 +289,4 @@ def read_records(path: str | Path, mapping_file: str | Path | None = None, sheet
     if mapping_file:
         headers, _ = _spreadsheet_rows(source, sheet)
         return read_spreadsheet(source, load_mapping(mapping_file, headers), sheet)
-    return read_spreadsheet(source, sheet=sheet)
+    return read_spreadsheet(source, mapping, sheet)
