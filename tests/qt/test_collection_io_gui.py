@@ -1,5 +1,5 @@
-"""File ▸ Import records…: the guessed mapping is shown and can be changed, the dry run lists conflicts,
-Import writes the plan."""
+"""Bringing a collection in from the window: File ▸ Import records… (mapping, preview, dry run) and the
+Batch tab's folder labels and binding pattern."""
 
 from __future__ import annotations
 
@@ -42,3 +42,24 @@ def test_import_dialog_mapping_preview_and_import(qtbot, window, tmp_path, monke
         history = repo.history(s, rows["MZ-5"].specimen_id)
     assert rows["MZ-5"].taxon == "Lissachatina fulica" and rows["MZ-5"].verification_status == VALIDATED
     assert history[-1].identified_by == "A. Curator"
+
+
+def test_batch_with_folder_labels_and_a_bad_binding(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    for i, folder in enumerate(("Bolinus_brandaris", "Abra alba")):
+        (tmp_path / "drawer" / folder).mkdir(parents=True)
+        Image.new("RGB", (64, 48), (40 + 90 * i, 60, 90)).save(tmp_path / "drawer" / folder / "a.jpg")
+    panel = window.batch_panel
+    panel.folder.setText(str(tmp_path / "drawer"))
+    panel.bind.setText("photo_{view}.jpg")  # no {catalog}: refused before anything runs
+    with qtbot.waitSignal(panel.status, timeout=2000) as refused:
+        panel.start()
+    assert "{catalog}" in refused.args[0] and panel.task is None
+    panel.bind.clear()
+    panel.label_from_folder.setChecked(True)
+    with qtbot.waitSignal(panel.finished, timeout=30000):
+        panel.start()
+    with window.context.catalog.session() as s:
+        taxa = sorted((r.taxon, r.verification_status) for r in repo.list_specimens(s))
+    assert taxa == [("Abra alba", VALIDATED), ("Bolinus brandaris", VALIDATED)]
