@@ -136,6 +136,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
     problems: list[str] = []
     for result in outcome.results:
         entry: dict[str, object] = {"photos": list(result.paths), "specimen_id": None}
+        if result.warning:
+            entry["warning"] = result.warning
+            print(f"shellgui: warning: {result.warning}", file=sys.stderr)
         if catalog is not None:
             fields = {
                 "catalog_number": args.catalog_number,

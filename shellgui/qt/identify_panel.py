@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox,
+    QComboBox,
     QCompleter,
     QDateEdit,
     QFormLayout,
@@ -41,6 +41,7 @@ from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
+from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_as_views
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
@@ -115,8 +116,18 @@ class IdentifyPanel(QWidget):
         self.items.setMaximumWidth(260)
         self.items.currentRowChanged.connect(self._show_item)
         self.preview = PhotoView()
-        self.together = QCheckBox("Photos dropped together are views of one specimen")
-        self.together.setChecked(True)
+        self.together = QComboBox()
+        self.together.setToolTip(
+            "Photos dropped together are separate specimens unless their names say they are views of one\n"
+            "(MZ-1187_A.jpg + MZ-1187_B.jpg, cowrie-dorsal.jpg + cowrie-ventral.jpg), or you choose always"
+        )
+        for text, choice in (
+            ("Separate specimens", VIEWS_NEVER),
+            ("Views of one specimen when names say so", VIEWS_BY_NAME),
+            ("Always views of one specimen", VIEWS_ALWAYS),
+        ):
+            self.together.addItem(text, choice)
+        self.together.setCurrentIndex(1)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setMaximumHeight(10)
@@ -132,6 +143,10 @@ class IdentifyPanel(QWidget):
             "background: #fff4ce; color: #4a3b00; border: 1px solid #e0c45c; padding: 6px; border-radius: 4px"
         )
         self.known_banner.hide()
+        self.view_warning = QLabel()
+        self.view_warning.setWordWrap(True)
+        self.view_warning.setStyleSheet(self.known_banner.styleSheet())
+        self.view_warning.hide()
         self.undo_stack: list[int] = []
         self.record_enabled = False
 
@@ -161,6 +176,7 @@ class IdentifyPanel(QWidget):
             button.clicked.connect(slot)
             zoom.addWidget(button)
         zoom.addStretch(1)
+        zoom.addWidget(QLabel("Photos dropped together:"))
         zoom.addWidget(self.together)
         centre_layout.addLayout(zoom)
         centre_layout.addWidget(self.busy)
@@ -170,6 +186,7 @@ class IdentifyPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.results, 1)
+        right_layout.addWidget(self.view_warning)
         right_layout.addWidget(self.known_banner)
         right_layout.addWidget(self._record_box())
 
@@ -254,7 +271,7 @@ class IdentifyPanel(QWidget):
         self.errors.clear()
         self.results.clear("Identifying…")
         self._set_record_enabled(False)
-        together = self.together.isChecked() and len(paths) > 1
+        together = fuse_as_views(paths, self.together.currentData())
         task = Task(
             run_identify, classifier, self.context.catalog, list(paths), together, self.context.settings.top_k
         )
@@ -308,6 +325,8 @@ class IdentifyPanel(QWidget):
         self.next_view.setText(f"Next view (1 of {len(result.paths)})")
         self.preview.set_image(self.job.previews.get(result.paths[0]))
         self.results.show_prediction(result.prediction, self.job.model_line)
+        self.view_warning.setText(f"<b>{result.warning}</b>" if result.warning else "")
+        self.view_warning.setVisible(bool(result.warning))
         self._show_known(self.current_known())
         known = self.current_known()
         checked = known.current if known is not None else None
