@@ -7,6 +7,7 @@ the taxon empty: Accept needs a typed or picked taxon (or "Not identifiable"). C
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,10 @@ from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
+from shellgui.core.modelcard import ModelCard
 from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_as_views
+from shellgui.qt import help as help_keys
+from shellgui.qt import theme
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
@@ -102,6 +106,31 @@ def describe_results(results: Sequence[Identified]) -> str:
     return f"{len(results)} photo{'s' if len(results) > 1 else ''}"
 
 
+def drop_hint(card: ModelCard | None) -> str:
+    """The empty preview: what to do, and what the loaded model knows and where it stops."""
+    do = (
+        "<p style='font-size:15pt'><b>Drop photos of shells here</b></p>"
+        "<p>or paste one (Ctrl+V), or File ▸ Open (Ctrl+O).<br>"
+        "Drop a folder to catalogue every photo in it. Help: F1.</p>"
+    )
+    if card is None:
+        return do + "<p><i>The model is loading…</i></p>"
+    names = sorted(t.name for t in card.taxa)
+    shown = ", ".join(f"<i>{n}</i>" for n in names[:6]) + (
+        f" and {len(names) - 6} more" if len(names) > 6 else ""
+    )
+    refuses = (
+        "says when a photo looks unlike everything it learned from"
+        if card.open_set
+        else "cannot tell a shell it never saw from one it knows: check answers outside this list"
+    )
+    return do + (
+        f"<p>Model <b>{html.escape(card.name)} {html.escape(card.version)}</b> knows "
+        f"<b>{card.num_classes} taxa</b>: {shown}.<br>"
+        f"It names nothing else; it {refuses}.</p>"
+    )
+
+
 class IdentifyPanel(QWidget):
     """The first tab. ``identify(paths)`` is what a drop, a paste or File ▸ Open calls."""
 
@@ -116,6 +145,7 @@ class IdentifyPanel(QWidget):
         self.items.setMaximumWidth(260)
         self.items.currentRowChanged.connect(self._show_item)
         self.preview = PhotoView()
+        self.preview.placeholder.setText(drop_hint(None))
         self.together = QComboBox()
         self.together.setToolTip(
             "Photos dropped together are separate specimens unless their names say they are views of one\n"
@@ -133,7 +163,7 @@ class IdentifyPanel(QWidget):
         self.busy.setMaximumHeight(10)
         self.busy.hide()
         self.errors = QLabel()
-        self.errors.setStyleSheet("color: #b3261e")
+        self.errors.setStyleSheet(f"color: {theme.colour('error')}")
         self.errors.setWordWrap(True)
         self.results = ResultsView()
         self.results.alternative_chosen.connect(self._choose)
@@ -198,6 +228,9 @@ class IdentifyPanel(QWidget):
         layout.addWidget(splitter)
         self._set_record_enabled(False)
         context.model_changed.connect(self._model_changed)
+        accept = QShortcut(QKeySequence(help_keys.ACCEPT), self)
+        accept.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        accept.activated.connect(self._accept_key)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.undo_last)
@@ -243,6 +276,11 @@ class IdentifyPanel(QWidget):
         form.addRow(buttons)
         return box
 
+    def _accept_key(self) -> None:
+        """Ctrl+Return: Accept, only when Accept is possible (a decided taxon in the form)."""
+        if self.accept_button.isEnabled():
+            self.accept_button.click()
+
     def _set_record_enabled(self, enabled: bool) -> None:
         self.record_enabled = enabled
         for w in (self.save_button, self.not_identifiable_button):
@@ -254,6 +292,7 @@ class IdentifyPanel(QWidget):
         self.accept_button.setEnabled(self.record_enabled and bool(self.taxon.text().strip()))
 
     def _model_changed(self, classifier: Classifier) -> None:
+        self.preview.placeholder.setText(drop_hint(classifier.card))
         completer = QCompleter(sorted(t.name for t in classifier.card.taxa), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
