@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from shellgui.core import paths
@@ -13,6 +13,8 @@ from shellgui.core.atomic import write_text_atomic
 log = logging.getLogger(__name__)
 
 PROVIDER_CHOICES = ("auto", "cuda", "cpu")
+#: How many recently catalogued folders the Batch tab offers.
+RECENT_FOLDERS = 8
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Settings:
         model: path of the model to use; empty means the bundled default.
         batch_size: images per inference batch when cataloguing a folder.
         user_name: recorded as ``identifiedBy`` when a person validates an identification.
+        recent_folders: folders catalogued lately, newest first (at most :data:`RECENT_FOLDERS`).
     """
 
     top_k: int = 5
@@ -34,6 +37,7 @@ class Settings:
     model: str = ""
     batch_size: int = 8
     user_name: str = ""
+    recent_folders: list[str] = field(default_factory=list)
 
     @staticmethod
     def file() -> Path:
@@ -57,7 +61,15 @@ class Settings:
             settings.provider = "auto"
         settings.top_k = max(1, int(settings.top_k))
         settings.batch_size = max(1, int(settings.batch_size))
+        if not isinstance(settings.recent_folders, list):
+            settings.recent_folders = []
+        settings.recent_folders = [f for f in settings.recent_folders if isinstance(f, str)][:RECENT_FOLDERS]
         return settings
+
+    def remember_folder(self, folder: str) -> None:
+        """Put ``folder`` first in :attr:`recent_folders` (no duplicates, the oldest dropped)."""
+        others = [f for f in self.recent_folders if f != folder]
+        self.recent_folders = [folder, *others][:RECENT_FOLDERS]
 
     def save(self) -> None:
         """Write the settings atomically."""
