@@ -161,7 +161,9 @@ class MainWindow(QMainWindow):
             self.review_panel.load(self.review_panel.run_id)
 
     def review_run(self, run_id: int) -> None:
-        self.review_panel.run_id = run_id or None
+        self.review_panel.show_run(run_id)
+        if self.tabs.currentWidget() is self.review_panel:
+            self.review_panel.load()
         self.tabs.setCurrentWidget(self.review_panel)
 
     # -- photos in ---------------------------------------------------------------------------------
