@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QCompleter,
-    QDateEdit,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -38,6 +38,7 @@ from shellgui.core.catalog.curation import Outcome
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.queries import CataloguedPhoto
+from shellgui.core.dates import collection_date
 from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
@@ -129,6 +130,10 @@ def drop_hint(card: ModelCard | None) -> str:
         f"<b>{card.num_classes} taxa</b>: {shown}.<br>"
         f"It names nothing else; it {refuses}.</p>"
     )
+
+
+#: How the dropped list marks what is already recorded.
+RECORDED_MARK = "✓ "
 
 
 class IdentifyPanel(QWidget):
@@ -244,20 +249,28 @@ class IdentifyPanel(QWidget):
         self.catalog_number = QLineEdit()
         self.locality = QLineEdit()
         self.collector = QLineEdit()
-        self.collected_on = QDateEdit()
-        self.collected_on.setCalendarPopup(True)
-        self.collected_on.setDisplayFormat("yyyy-MM-dd")
-        self.collected_on.setSpecialValueText("unknown")
-        self.collected_on.setMinimumDate(QDate(1700, 1, 1))
-        self.collected_on.setDate(self.collected_on.minimumDate())
+        self.collected_on = QLineEdit()
+        self.collected_on.setPlaceholderText("2019, 2019-05 or 2019-05-14 (as much as you know)")
+        self.collected_on.textChanged.connect(self._check_date)
         self.notes = QPlainTextEdit()
         self.notes.setMaximumHeight(60)
+        # Only what the curator ticks carries over to the next specimen; the catalogue number never does.
+        self.keep: dict[str, QCheckBox] = {}
         form.addRow("Taxon", self.taxon)
         form.addRow("Catalogue no.", self.catalog_number)
-        form.addRow("Locality", self.locality)
-        form.addRow("Collector", self.collector)
-        form.addRow("Date collected", self.collected_on)
-        form.addRow("Notes", self.notes)
+        for label, name, widget in (
+            ("Locality", "locality", self.locality),
+            ("Collector", "collector", self.collector),
+            ("Date collected", "collected_on", self.collected_on),
+            ("Notes", "notes", self.notes),
+        ):
+            keep = QCheckBox("keep")
+            keep.setToolTip(f"Keep this {label.lower()} for the next specimen")
+            self.keep[name] = keep
+            row = QHBoxLayout()
+            row.addWidget(widget, 1)
+            row.addWidget(keep, 0, Qt.AlignmentFlag.AlignTop)
+            form.addRow(label, row)
         buttons = QHBoxLayout()
         self.accept_button = QPushButton("Accept")
         self.accept_button.setDefault(True)
@@ -385,6 +398,7 @@ class IdentifyPanel(QWidget):
         if known is None:
             self.known_banner.hide()
             self.accept_button.setText("Accept")
+            self._new_specimen_form()
             return
         self.known_banner.setText(
             f"<b>This photo is {known.describe}.</b> Saving adds to that specimen; "
@@ -396,8 +410,30 @@ class IdentifyPanel(QWidget):
         self.locality.setText(known.fields.get("locality") or "")
         self.collector.setText(known.fields.get("collector") or "")
         self.notes.setPlainText(known.fields.get("notes") or "")
-        date = QDate.fromString(known.fields.get("collected_on") or "", "yyyy-MM-dd")
-        self.collected_on.setDate(date if date.isValid() else self.collected_on.minimumDate())
+        self.collected_on.setText(known.fields.get("collected_on") or "")
+
+    def _new_specimen_form(self) -> None:
+        """A specimen not in the catalogue yet: an empty form, but for the fields marked "keep"."""
+        self.catalog_number.clear()
+        for name, widget in (
+            ("locality", self.locality),
+            ("collector", self.collector),
+            ("collected_on", self.collected_on),
+            ("notes", self.notes),
+        ):
+            if not self.keep[name].isChecked():
+                widget.clear()
+
+    def _check_date(self) -> None:
+        """The same validator as the catalogue's, as the curator types: a red frame and the reason."""
+        try:
+            collection_date(self.collected_on.text())
+        except ShellguiError as exc:
+            self.collected_on.setStyleSheet(f"border: 2px solid {theme.colour('error')}")
+            self.collected_on.setToolTip(str(exc))
+        else:
+            self.collected_on.setStyleSheet("")
+            self.collected_on.setToolTip("Year, year-month or a full date: as much as you know")
 
     def _next_view(self) -> None:
         result = self.current()
@@ -412,12 +448,11 @@ class IdentifyPanel(QWidget):
 
     # -- record ------------------------------------------------------------------------------------
     def form_fields(self) -> dict[str, str | None]:
-        date = self.collected_on.date()
         return {
             "catalog_number": self.catalog_number.text().strip() or None,
             "locality": self.locality.text().strip() or None,
             "collector": self.collector.text().strip() or None,
-            "collected_on": None if date == self.collected_on.minimumDate() else date.toString("yyyy-MM-dd"),
+            "collected_on": self.collected_on.text().strip() or None,
             "notes": self.notes.toPlainText().strip() or None,
         }
 
@@ -472,8 +507,24 @@ class IdentifyPanel(QWidget):
             if row == self.items.currentRow():
                 self._show_known(known)
         self._set_record_enabled(True)
+        self._mark_recorded(row, done.specimen_id)
         self.context.catalog_changed.emit()
         self.recorded.emit(done.specimen_id)
+
+    def _mark_recorded(self, row: int, specimen_id: int) -> None:
+        """Tick the item in the dropped list, then move on to the next one not recorded yet."""
+        item = self.items.item(row)
+        if item is None:
+            return
+        if not item.text().startswith(RECORDED_MARK):
+            item.setText(RECORDED_MARK + item.text())
+        item.setToolTip(f"recorded as specimen {specimen_id}\n" + item.toolTip())
+        if row != self.items.currentRow():
+            return
+        for other in [*range(row + 1, self.items.count()), *range(0, row)]:
+            if not self.items.item(other).text().startswith(RECORDED_MARK):
+                self.items.setCurrentRow(other)
+                return
 
     def _save_failed(self, message: str) -> None:
         self._set_record_enabled(True)

@@ -40,6 +40,7 @@ from shellgui.core.catalog.schema import (
     Photo,
     Specimen,
 )
+from shellgui.core.dates import collection_date
 from shellgui.core.errors import ShellguiError, UsageError
 from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.imaging import file_sha256, make_thumbnail
@@ -105,7 +106,7 @@ def _clean(fields: Mapping[str, str | None]) -> dict[str, str | None]:
     cleaned: dict[str, str | None] = {}
     for name, value in fields.items():
         text = (value or "").strip() if name == "notes" else " ".join((value or "").split())
-        cleaned[name] = text or None
+        cleaned[name] = collection_date(text) if name == "collected_on" else text or None
     return cleaned
 
 
