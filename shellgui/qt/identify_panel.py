@@ -39,11 +39,13 @@ from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.queries import CataloguedPhoto
 from shellgui.core.dates import collection_date
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
 from shellgui.core.modelcard import ModelCard
+from shellgui.core.taxonomy import WORMS_LSID, NameBackbone, load_backbone
 from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_as_views
 from shellgui.qt import help as help_keys
 from shellgui.qt import theme
@@ -98,6 +100,20 @@ def save_record(
         catalog, classifier, photos, result.prediction, decision=decision, by=by, edit=edit, **fields
     )
     return done, queries.find_catalogued_paths(catalog, result.paths)
+
+
+def describe_name(backbone: NameBackbone | None, typed: str) -> str:
+    """The line under the taxon field: what the name backbone says about the typed name."""
+    if backbone is None or not typed.strip() or typed.strip().lower() == "not identifiable":
+        return ""
+    check = backbone.check(typed)
+    if not check.known:
+        return "⚠ not in the name list: it will be recorded as typed and marked unchecked"
+    worms = check.name_id.removeprefix(WORMS_LSID) if check.name_id.startswith(WORMS_LSID) else ""
+    where = "".join(f" · {v}" for v in (check.family, f"WoRMS {worms}" if worms else "") if v)
+    if check.note:
+        return f"→ will be recorded as {check.name} (the typed name is a {check.status}){where}"
+    return f"✓ {check.status} name{where}"
 
 
 def describe_results(results: Sequence[Identified]) -> str:
@@ -231,11 +247,15 @@ class IdentifyPanel(QWidget):
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self.backbone: NameBackbone | None = None
         self._set_record_enabled(False)
         context.model_changed.connect(self._model_changed)
         accept = QShortcut(QKeySequence(help_keys.ACCEPT), self)
         accept.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         accept.activated.connect(self._accept_key)
+        names = Task(load_backbone)
+        names.signals.result.connect(self._names_ready)
+        context.keep(names)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.undo_last)
@@ -244,8 +264,13 @@ class IdentifyPanel(QWidget):
         box = QGroupBox("Record")
         form = QFormLayout(box)
         self.taxon = QLineEdit()
-        self.taxon.setPlaceholderText("taxon (type to search the model's taxa)")
+        self.taxon.setPlaceholderText("taxon (type to search the model's taxa and the name list)")
         self.taxon.textChanged.connect(self._taxon_changed)
+        self.name_status = QLabel()
+        self.name_status.setWordWrap(True)
+        self.taxon.textChanged.connect(
+            lambda text: self.name_status.setText(describe_name(self.backbone, text))
+        )
         self.catalog_number = QLineEdit()
         self.locality = QLineEdit()
         self.collector = QLineEdit()
@@ -257,6 +282,7 @@ class IdentifyPanel(QWidget):
         # Only what the curator ticks carries over to the next specimen; the catalogue number never does.
         self.keep: dict[str, QCheckBox] = {}
         form.addRow("Taxon", self.taxon)
+        form.addRow("", self.name_status)
         form.addRow("Catalogue no.", self.catalog_number)
         for label, name, widget in (
             ("Locality", "locality", self.locality),
@@ -306,7 +332,19 @@ class IdentifyPanel(QWidget):
 
     def _model_changed(self, classifier: Classifier) -> None:
         self.preview.placeholder.setText(drop_hint(classifier.card))
-        completer = QCompleter(sorted(t.name for t in classifier.card.taxa), self)
+        self._set_completer()
+
+    def _names_ready(self, backbone: NameBackbone) -> None:
+        self.backbone = backbone
+        self._set_completer()
+        self.name_status.setText(describe_name(backbone, self.taxon.text()))
+
+    def _set_completer(self) -> None:
+        """Complete from the model's taxa and the name backbone (accepted names and synonyms)."""
+        names = set(self.backbone.names() if self.backbone else ())
+        if self.context.classifier is not None:
+            names.update(t.name for t in self.context.classifier.card.taxa)
+        completer = QCompleter(sorted(names), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.taxon.setCompleter(completer)
@@ -467,7 +505,7 @@ class IdentifyPanel(QWidget):
                 decision = (
                     Decision.not_identifiable()
                     if not_identifiable
-                    else Decision.named(self.taxon.text(), result.prediction)
+                    else checked_decision(self.taxon.text(), result.prediction, backbone=self.backbone)[0]
                 )
             except UndecidedError as exc:
                 self.status.emit(str(exc))
