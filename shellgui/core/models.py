@@ -121,7 +121,9 @@ def _model_by_card(choice: str) -> Path:
     if named:
         versions = ", ".join(m.card.version for m in named if m.card)
         raise ModelError(f"{choice}: several versions are installed ({versions}); add the version")
-    raise ModelError(f"{choice}: no such model (see 'shellgui models' for installed models)")
+    raise ModelError(
+        f"{choice}: model file not found, nor an installed model by that name (see 'shellgui models')"
+    )
 
 
 def install_model(source: Path, name: str | None = None) -> Path:

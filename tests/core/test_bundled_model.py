@@ -62,5 +62,5 @@ def test_installed_models_are_chosen_by_name_and_version(tmp_path: Path, shellgu
     assert resolve_model("beetles") == one  # a unique name is enough
     with pytest.raises(ModelError, match=r"several versions are installed \(1.1, 1.2\)"):
         resolve_model("snails")
-    with pytest.raises(ModelError, match="no such model"):
+    with pytest.raises(ModelError, match="model file not found"):
         resolve_model("snails 9")
