@@ -12,8 +12,12 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from shellgui import __version__
+
+if TYPE_CHECKING:
+    from shellgui.core.settings import Settings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -70,7 +74,7 @@ def _fail(message: str) -> None:
     print(f"shellgui: error: {message}", file=sys.stderr)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from shellgui.core.settings import Settings
 
     return Settings.load()

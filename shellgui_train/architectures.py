@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -144,17 +145,17 @@ def _library_data_config(family: str, weights_id: str) -> DataConfig:
             input_size=crop,
             crop_pct=crop / resize,
             interpolation=t.interpolation.value,
-            mean=tuple(t.mean),  # type: ignore[arg-type]
-            std=tuple(t.std),  # type: ignore[arg-type]
+            mean=tuple(t.mean),
+            std=tuple(t.std),
             source=f"torchvision {weights_id}.transforms()",
         )
-    import timm
-    from timm.data import resolve_data_config
+    import timm.data.config
 
-    pretrained_cfg = timm.models.get_pretrained_cfg(weights_id)
+    pretrained_cfg: Any = timm.models.get_pretrained_cfg(weights_id)
     if pretrained_cfg is None:
         raise WeightsError(f"timm has no pretrained configuration {weights_id!r}")
-    cfg = resolve_data_config(pretrained_cfg=pretrained_cfg.to_dict(), use_test_size=True)
+    resolve: Any = timm.data.config.resolve_data_config  # untyped in timm
+    cfg = resolve(pretrained_cfg=pretrained_cfg.to_dict(), use_test_size=True)
     if cfg["crop_mode"] != "center":
         raise WeightsError(f"{weights_id}: crop mode {cfg['crop_mode']!r} is not the app's centre crop")
     return DataConfig(
@@ -242,7 +243,7 @@ def get_architecture(name: str) -> Architecture:
 
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     head: Callable[[], nn.Module] | None = getattr(model, "get_classifier", None)
-    module = head() if head else model.classifier  # type: ignore[attr-defined]
+    module = head() if head else model.classifier
     return list(module.parameters())
 
 

@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 from tqdm import tqdm
 
+from shellgui.core.atomic import atomic_path
 from shellgui_train.architectures import (
     Architecture,
     DataConfig,
@@ -358,9 +359,8 @@ class Trainer:
                 "python": random.getstate(),
             },
         }
-        tmp = self.run_dir / "checkpoint.pt.part"
-        torch.save(payload, tmp)
-        tmp.replace(self.run_dir / "checkpoint.pt")
+        with atomic_path(self.run_dir / "checkpoint.pt") as tmp:
+            torch.save(payload, tmp)
 
     def load_checkpoint(self, path: Path) -> None:
         """Restore a checkpoint; ``weights_only``: a tampered file is refused, never run."""

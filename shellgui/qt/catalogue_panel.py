@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -78,15 +78,15 @@ class SpecimenTableModel(QAbstractTableModel):
         self._thumbs.clear()
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return len(COLUMNS)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:  # noqa: N802
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][0]
         return None
@@ -273,7 +273,7 @@ class CataloguePanel(QWidget):
         max_score = self.max_conf.value() / 100 if self.max_conf.value() < 100 else None
         since = None
         if self.since.date() != self.since.minimumDate():
-            since = datetime.combine(self.since.date().toPython(), datetime.min.time())
+            since = datetime.combine(cast(date, self.since.date().toPython()), datetime.min.time())
         task = Task(self._query, text, status, max_score, since)
         task.signals.result.connect(self._show)
         task.signals.error.connect(self.status.emit)

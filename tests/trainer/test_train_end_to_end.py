@@ -218,14 +218,6 @@ def test_imagenet_weights_offline_is_explained(
     assert "--weights PATH" in err and "--weights none" in err and "Traceback" not in err
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_ddp_with_two_cpu_processes(tmp_path: Path, shells: Path) -> None:
     run = tmp_path / "ddp"
@@ -237,8 +229,7 @@ def test_ddp_with_two_cpu_processes(tmp_path: Path, shells: Path) -> None:
             "torch.distributed.run",
             "--nproc-per-node",
             "2",
-            "--master-port",
-            str(free_port()),
+            "--standalone",  # a free port of its own: parallel runs never collide
             "-m",
             "shellgui_train.cli",
             str(shells),
