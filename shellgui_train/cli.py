@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--min-image-size", type=int, default=0, help="progressive learning start size (0: 60%% of the final)"
     )
+    model.add_argument(
+        "--progressive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="progressive learning in stage 2: image size and regularisation grow together "
+        "(--no-progressive: the final size and regularisation throughout)",
+    )
     model.add_argument("--name", default="", help="model name in the card (default: the output folder name)")
     model.add_argument("--version", default="", help="model version (default: today's date)")
 
@@ -247,6 +254,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         weights=args.weights,
         image_size=args.image_size,
         min_image_size=args.min_image_size,
+        progressive=args.progressive,
         head_epochs=args.head_epochs,
         epochs=args.epochs,
         unfreeze=args.unfreeze,
@@ -346,7 +354,7 @@ def load_splits(args: argparse.Namespace, seed: int) -> tuple[Any, str]:
     from shellgui_train import data as D
 
     if args.from_catalog:
-        samples = D.samples_from_catalog(args.from_catalog)
+        samples = D.samples_from_catalog(args.from_catalog, args.view_pattern)
         source = args.data_source or f"ValidatedByHuman identifications in {args.from_catalog}"
     else:
         samples = D.samples_from_folders(Path(args.data), args.view_pattern)

@@ -53,6 +53,7 @@ class TrainConfig:
     weights: str = "none"
     image_size: int = 0  # 0: the architecture's native size
     min_image_size: int = 0  # 0: 60% of image_size (progressive learning start)
+    progressive: bool = True  # False: stage 2 at the final size with the final regularisation throughout
     head_epochs: int = 3
     epochs: int = 30
     unfreeze: int = -1  # -1: the architecture's default; 0: head only
@@ -434,6 +435,8 @@ class Trainer:
 
     def epoch_size(self) -> tuple[int, float]:
         """Image size and augmentation strength of the next epoch (progressive in stage 2)."""
+        if self.state.stage == 2 and not self.config.progressive:
+            return self.size, 1.0
         if self.state.stage == 2:
             return progressive_schedule(self.state.epoch, self.stage_epochs(2), self.min_size, self.size)
         return self.size, 0.0

@@ -147,13 +147,15 @@ def test_from_catalog_uses_validated_identifications(tmp_path: Path, shells: Pat
     catalog = Catalog(tmp_path / "c.sqlite")
     with catalog.session() as s, s.begin():
         for i, path in enumerate(sorted(shells.glob("*/*_A.jpg"))):
+            taxon = path.parent.name.replace("_", " ")
             specimen = repo.add_specimen(s)
             for view in (path, path.with_name(path.name.replace("_A.jpg", "_B.jpg"))):
+                if i % 2:  # as 'shellgui catalog' does: one specimen per photo, views linked by name only
+                    specimen = repo.add_specimen(s)
                 photo = open_photo(view)
                 repo.add_photo(s, specimen, str(view), file_sha256(view), view.stat().st_size, photo.info)
-            taxon = path.parent.name.replace("_", " ")
-            if i % 4 != 3:  # one specimen per taxon is left unvalidated: it must not be used
-                repo.validate_identification(s, specimen.id, taxon, by="test")
+                if i % 4 != 3:  # one shell per taxon is left unvalidated: it must not be used
+                    repo.validate_identification(s, specimen.id, taxon, by="test")
     run = tmp_path / "run"
     code = main(
         [
@@ -176,6 +178,41 @@ def test_from_catalog_uses_validated_identifications(tmp_path: Path, shells: Pat
     counts = json.loads((run / "class_counts.json").read_text())["counts"]
     assert sum(sum(c.values()) for c in counts.values()) == 18
     assert set(counts["train"]) == {"Alia_unifasciata", "Bistolida_diauges", "Bolinus_brandaris"}
+    assert json.loads((run / "summary.json").read_text())["specimen_groups"] == 9
+    assert "9 specimen groups" in (run / "report.md").read_text()
+    split_of = {
+        Path(p).stem: k for k, paths in json.loads((run / "splits.json").read_text()).items() for p in paths
+    }
+    for stem in [s for s in split_of if s.endswith("_A")]:
+        assert split_of[stem] == split_of[stem[:-2] + "_B"], stem  # both views in one split
+
+
+def test_catalogue_photos_are_grouped_by_specimen_and_by_name() -> None:
+    from shellgui_train.data import DEFAULT_VIEW_PATTERN, group_views
+
+    photos = [
+        ("/d/X_1_A.jpg", 1),
+        ("/d/X_1_B.jpg", 2),
+        ("/d/X_2_A.jpg", 3),
+        ("/e/X_1_A.jpg", 4),
+        ("/d/Y.jpg", 3),
+    ]
+    assert group_views(photos, DEFAULT_VIEW_PATTERN) == [
+        "specimen-1",
+        "specimen-1",
+        "specimen-3",
+        "specimen-4",  # another folder: another shell
+        "specimen-3",  # the same catalogue specimen
+    ]
+
+
+def test_a_mistyped_catalogue_is_an_error_not_a_new_catalogue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "catalgue.sqlite"
+    assert main(["--from-catalog", str(missing), "--out", str(tmp_path / "run"), "--weights", "none"]) == 1
+    assert "no such catalogue file" in capsys.readouterr().err
+    assert not missing.exists()
 
 
 def test_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
