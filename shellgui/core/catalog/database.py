@@ -60,6 +60,15 @@ def explain_db_error(exc: BaseException, url: str) -> CatalogError:
     return CatalogError(f"catalogue error ({text.splitlines()[0] if text else type(exc).__name__})")
 
 
+def describe_db_error(exc: BaseException) -> str | None:
+    """One line for a database driver error, or ``None`` when ``exc`` is not one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return str(explain_db_error(exc, "catalogue"))
+    return None
+
+
 def _alembic_config(connection: object) -> object:
     from alembic.config import Config
 
