@@ -11,15 +11,35 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from shellgui import __version__
+from shellgui.core.text import display_path, one_line
 
 if TYPE_CHECKING:
     from shellgui.core.settings import Settings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]`` (0 or a negative number is refused, not replaced)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {low} to {high}")
+        return value
+
+    return parse
+
+
+BATCH_SIZES = (1, 256)  # the same range as shellgui.core.identify.BATCH_SIZE_RANGE (checked by a test)
+TOP_K = (1, 100)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     ident = sub.add_parser("identify", parents=[common, model_opt], help="identify one or more photos")
     ident.add_argument("photos", nargs="+", metavar="PHOTO")
     ident.add_argument("--specimen", action="store_true", help="the photos are views of one specimen")
-    ident.add_argument("--top-k", type=int, metavar="K", help="how many taxa to list (default 5)")
+    ident.add_argument(
+        "--top-k", type=_int_in(*TOP_K), metavar="K", help="how many taxa to list, 1-100 (default 5)"
+    )
+    ident.add_argument(
+        "--batch-size",
+        type=_int_in(*BATCH_SIZES),
+        metavar="N",
+        help="photos decoded and identified together, 1-256 (default 8): memory stays bounded",
+    )
     ident.add_argument("--json", action="store_true", help="print JSON instead of text")
     ident.add_argument("--no-record", action="store_true", help="do not store the result in the catalogue")
     ident.add_argument("--catalog-number", help="catalogue number of the specimen (with --specimen)")
@@ -70,7 +98,12 @@ def _parser() -> argparse.ArgumentParser:
 
     cat = sub.add_parser("catalog", parents=[common, model_opt], help="catalogue every photo in a folder")
     cat.add_argument("folder")
-    cat.add_argument("--batch-size", type=int, metavar="N", help="photos per model run (default 8)")
+    cat.add_argument(
+        "--batch-size",
+        type=_int_in(*BATCH_SIZES),
+        metavar="N",
+        help="photos per model run, 1-256 (default 8)",
+    )
     cat.add_argument("--restart", action="store_true", help="start a new run instead of resuming")
     cat.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -86,8 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> None:
-    print(f"shellgui: error: {message}", file=sys.stderr)
+def _fail(message: object) -> None:
+    """Print one error line; file names and other untrusted text cannot break it or the terminal."""
+    print(f"shellgui: error: {one_line(message)}", file=sys.stderr)
 
 
 def _settings() -> Settings:
@@ -113,12 +147,10 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def cmd_identify(args: argparse.Namespace) -> int:
     from shellgui.core.catalog.curation import CurationError
-    from shellgui.core.identify import identify_paths, record
+    from shellgui.core.identify import identify_in_batches, identify_paths, record
 
-    top_k = args.top_k or _settings().top_k
-    if top_k < 1:
-        _fail("--top-k must be at least 1")
-        return EXIT_USAGE
+    settings = _settings()
+    top_k = args.top_k or settings.top_k
     deciding = args.accept or args.taxon is not None or args.not_identifiable
     if args.no_record and (deciding or args.edit):
         _fail("--accept, --taxon, --not-identifiable and --edit record in the catalogue; drop --no-record")
@@ -127,71 +159,68 @@ def cmd_identify(args: argparse.Namespace) -> int:
     if deciding or args.edit:
         from shellgui.core.catalog.decisions import require_name
 
-        by = require_name(args.by or _settings().user_name)
+        by = require_name(args.by or settings.user_name)
     classifier = _classifier(args)
-    photos, outcome = identify_paths(classifier, args.photos, as_specimen=args.specimen, top_k=top_k)
-    catalog = None if args.no_record or not outcome.results else _catalog(args)
-    by_path = {p.path: p for p in photos}
-    out = []
-    problems: list[str] = []
-    for result in outcome.results:
-        entry: dict[str, object] = {"photos": list(result.paths), "specimen_id": None}
-        if catalog is not None:
-            fields = {
-                "catalog_number": args.catalog_number,
-                "locality": args.locality,
-                "collector": args.collector,
-            }
-            decision, undecided = _decision(args, result.prediction)
-            if undecided:
-                problems.append(f"{', '.join(result.paths)}: {undecided} (recorded unchecked)")
-            try:
-                done = record(
-                    catalog,
-                    classifier,
-                    [by_path[p] for p in result.paths],
-                    result.prediction,
-                    decision=decision,
-                    by=by,
-                    edit=args.edit,
-                    **{k: v for k, v in fields.items() if v},
-                )
-            except CurationError as exc:
-                problems.append(f"{', '.join(result.paths)}: {exc}")
-            else:
-                entry.update(specimen_id=done.specimen_id, recorded=done.summary)
-        out.append({**entry, **result.prediction.to_dict()})
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": {
-                        "name": classifier.name,
-                        "version": classifier.version,
-                        "provider": classifier.device,
-                    },
-                    "results": out,
-                    "errors": [{"path": e.path, "kind": e.kind, "message": e.reason} for e in outcome.errors],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+    if args.specimen:
+        batches = iter([identify_paths(classifier, args.photos, as_specimen=True, top_k=top_k)])
     else:
-        for result, entry in zip(outcome.results, out):
-            print(", ".join(result.paths))
-            print(f"  {result.prediction.summary}")
-            for t in result.prediction.top_k:
-                print(f"    {t.probability:6.1%}  {t.name}")
-            if entry.get("recorded"):
-                print(f"  catalogue: {entry['recorded']}")
-        if outcome.results:
-            print(f"(model {classifier.name} {classifier.version} on {classifier.device})")
-    for error in outcome.errors:
-        _fail(str(error))
+        batches = identify_in_batches(classifier, args.photos, args.batch_size or settings.batch_size, top_k)
+    catalog = None
+    out: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    problems: list[str] = []
+    for photos, outcome in batches:  # one batch of photos in memory at a time
+        if catalog is None and not args.no_record and outcome.results:
+            catalog = _catalog(args)
+        by_path = {p.path: p for p in photos}
+        for result in outcome.results:
+            shown = ", ".join(display_path(p) for p in result.paths)
+            entry: dict[str, Any] = {"photos": [display_path(p) for p in result.paths], "specimen_id": None}
+            if catalog is not None:
+                fields = {
+                    "catalog_number": args.catalog_number,
+                    "locality": args.locality,
+                    "collector": args.collector,
+                }
+                decision, undecided = _decision(args, result.prediction)
+                if undecided:
+                    problems.append(f"{shown}: {undecided} (recorded unchecked)")
+                try:
+                    done = record(
+                        catalog,
+                        classifier,
+                        [by_path[p] for p in result.paths],
+                        result.prediction,
+                        decision=decision,
+                        by=by,
+                        edit=args.edit,
+                        **{k: v for k, v in fields.items() if v},
+                    )
+                except CurationError as exc:
+                    problems.append(f"{shown}: {exc}")
+                else:
+                    entry.update(specimen_id=done.specimen_id, recorded=done.summary)
+            entry.update(result.prediction.to_dict())
+            if args.json:
+                out.append(entry)
+            else:
+                print(shown)
+                print(f"  {one_line(result.prediction.summary)}")
+                for t in result.prediction.top_k:
+                    print(f"    {t.probability:6.1%}  {one_line(t.name)}")
+                if entry.get("recorded"):
+                    print(f"  catalogue: {one_line(entry['recorded'])}")
+        for error in outcome.errors:
+            errors.append({"path": display_path(error.path), "kind": error.kind, "message": error.reason})
+            _fail(error)
+    if args.json:
+        model = {"name": classifier.name, "version": classifier.version, "provider": classifier.device}
+        print(json.dumps({"model": model, "results": out, "errors": errors}, indent=2, ensure_ascii=False))
+    elif len(args.photos) > len(errors):
+        print(f"(model {one_line(classifier.name)} {one_line(classifier.version)} on {classifier.device})")
     for problem in problems:
         _fail(problem)
-    return EXIT_SOME_FAILED if outcome.errors or problems else EXIT_OK
+    return EXIT_SOME_FAILED if errors or problems else EXIT_OK
 
 
 def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-def]
@@ -221,9 +250,6 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     settings = _settings()
     batch_size = args.batch_size or settings.batch_size
-    if batch_size < 1:
-        _fail("--batch-size must be at least 1")
-        return EXIT_USAGE
     classifier = _classifier(args)
     catalog = _catalog(args)
     cancel = threading.Event()
@@ -262,9 +288,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         bar.close()
     assert last is not None
     print(
-        f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
-        f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
-        f"catalogue {catalog.display_name})"
+        one_line(
+            f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
+            f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
+            f"catalogue {catalog.display_name})"
+        )
     )
     for path, reason in failed_items(catalog, last.run_id):
         _fail(f"{path}: {reason}")
@@ -277,7 +305,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from shellgui.core.export import export
 
     count = export(_catalog(args), args.format, args.out)
-    print(f"Exported {count} specimens to {args.out}")
+    print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
 
 
@@ -288,7 +316,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     if args.install:
         target = install_model(Path(args.install))
-        print(f"Installed {target}")
+        print(f"Installed {display_path(target)}")
         return EXIT_OK
     if args.card is not None:
         card = read_card_from_file(resolve_model(args.card or None))
@@ -300,7 +328,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         return EXIT_SOME_FAILED
     for i, m in enumerate(models):
         mark = "*" if i == 0 and m.bundled else " "
-        print(f"{mark} {m.label}\n    {m.path}")
+        print(f"{mark} {one_line(m.label)}\n    {display_path(m.path)}")
         if m.card:
             shown = (("test_top1", "top-1"), ("test_top3", "top-3"), ("test_macro_f1", "macro-F1"))
             metrics = ", ".join(f"{name} {m.card.metrics[k]:.3f}" for k, name in shown if k in m.card.metrics)

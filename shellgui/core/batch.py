@@ -23,6 +23,7 @@ from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.schema import CatalogRun, Photo, RunItem, utcnow
 from shellgui.core.errors import PhotoError, UsageError
+from shellgui.core.identify import BATCH_SIZE_RANGE
 from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
 from shellgui.core.inference.classifier import Classifier
 
@@ -97,23 +98,29 @@ def find_photos(folder: str | os.PathLike[str]) -> list[str]:
 
 
 def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _Loaded:
+    """Hash, decode and prepare one file on a worker thread. Whatever goes wrong is this file's
+    failure, recorded with its reason: never an exception that would stop the run."""
     item = _Loaded(path)
     try:
+        item.sha256 = file_sha256(path)  # refuses FIFOs and devices before opening them
         item.size = os.path.getsize(path)
-        item.sha256 = file_sha256(path)
-    except OSError as exc:
-        item.error = f"cannot be read ({exc.strerror or exc})"
-        return item
-    if item.sha256 in known_hashes:
-        item.duplicate = True
-        return item
-    try:
+        if item.sha256 in known_hashes:
+            item.duplicate = True
+            return item
         photo = open_photo(path, min_side=classifier.min_decode_side)
         item.info = photo.info
         item.array = classifier.prepare(photo)
         item.thumbnail = make_thumbnail(photo.image)
     except PhotoError as exc:
         item.error = exc.reason
+    except OSError as exc:
+        item.error = f"cannot be read ({exc.strerror or exc})"
+    except MemoryError:
+        item.error = "not enough memory to prepare this photo"
+    except Exception as exc:  # a decoder or preprocessing bug on a hostile file
+        item.error = f"the photo cannot be prepared ({type(exc).__name__}: {str(exc)[:120]})"
+    if item.error is not None:
+        item.array = item.thumbnail = None
     return item
 
 
@@ -239,6 +246,9 @@ def catalogue_folder(
         :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
         ``cancelled``.
     """
+    low, high = BATCH_SIZE_RANGE
+    if not low <= batch_size <= high:
+        raise UsageError(f"the batch size must be between {low} and {high}, not {batch_size}")
     root = str(Path(folder).absolute())
     paths = find_photos(root)
     run_id, settled = _open_run(catalog, root, classifier, resume)

@@ -8,8 +8,22 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shellgui.core.text import path_from_db, path_to_db
 
 PREDICTED = "PredictedByMachine"
 VALIDATED = "ValidatedByHuman"
@@ -21,6 +35,20 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+class FilePath(TypeDecorator[str]):
+    """A file path stored as text; a name whose bytes are not UTF-8 is kept losslessly, encoded
+    (see :func:`shellgui.core.text.path_to_db`). The column is plain ``TEXT`` in every database."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else path_to_db(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else path_from_db(value)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -29,6 +57,12 @@ class Specimen(Base):
     """A specimen or lot: one shell (or a lot of shells) with its collection data."""
 
     __tablename__ = "specimens"
+    # Sorting the catalogue table by these columns walks an index and stops after one page.
+    __table_args__ = (
+        Index("ix_specimens_locality", "locality"),
+        Index("ix_specimens_collector", "collector"),
+        Index("ix_specimens_collected_on", "collected_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     catalog_number: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -51,7 +85,7 @@ class Photo(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(FilePath)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size_bytes: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
@@ -73,7 +107,7 @@ class CatalogRun(Base):
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    folder: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str] = mapped_column(FilePath)
     model_name: Mapped[str] = mapped_column(String(200))
     model_version: Mapped[str] = mapped_column(String(64))
     model_sha256: Mapped[str] = mapped_column(String(64))
@@ -94,7 +128,7 @@ class RunItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(FilePath)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"))
@@ -104,6 +138,8 @@ class Identification(Base):
     """One identification of a specimen; the newest is current, all are kept as its history."""
 
     __tablename__ = "identifications"
+    # A specimen's current identification is its newest: one probe of this index (see catalog.browse).
+    __table_args__ = (Index("ix_identifications_specimen_newest", "specimen_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
