@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from shellgui_train.data import Sample
-from shellgui_train.transforms import PhotoDataset, eval_transform, resize_for
+from shellgui_train.transforms import PhotoDataset, eval_transform
 
 if TYPE_CHECKING:
     from shellgui_train.train import Trainer
@@ -117,7 +117,9 @@ def embed_sets(trainer: Trainer, sets: dict[str, list[Sample]]) -> dict[str, Emb
     labels = known + extra
     out = {}
     for name, samples in sets.items():
-        dataset = PhotoDataset(samples, labels, eval_transform(trainer.size), resize_for(trainer.size))
+        dataset = PhotoDataset(
+            samples, labels, eval_transform(trainer.size, trainer.data), trainer.data.resize_for(trainer.size)
+        )
         out[name] = embed_dataset(
             trainer.model, dataset, trainer.normalise, trainer.device, workers=trainer.config.workers
         )
