@@ -45,3 +45,21 @@ def colour_photos(tmp_path: Path) -> dict[str, Path]:
         Image.new("RGB", (64, 48), rgb).save(path, quality=95)
         out[name] = path
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The session's PostgreSQL server (started on first use, deleted at the end)."""
+    from pgtest import PostgresForTests
+
+    server = PostgresForTests(tmp_path_factory.mktemp("pg") / "data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new empty catalogue location: a SQLite file, then a database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()
