@@ -59,7 +59,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new empty catalogue location: a SQLite file, then a database on the PostgreSQL server."""
+    """A new empty catalogue location: a SQLite file, then a schema on the PostgreSQL server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
-    return request.getfixturevalue("postgres").new_database()
+    return request.getfixturevalue("postgres").new_schema()

@@ -9,10 +9,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
+from shellgui.core.catalog import claims
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.schema import Specimen
 from shellgui.core.errors import PhotoError
-from shellgui.core.imaging import Photo, file_sha256, make_thumbnail, open_photo
+from shellgui.core.imaging import Photo, make_thumbnail, open_photo
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
 
@@ -75,29 +79,34 @@ def record(
     that specimen's history instead of creating a duplicate.
     """
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
-    with catalog.session() as session, session.begin():
+
+    def work(session: Session) -> int:
         specimen = None
         new_photos = []
         for photo in photos:
-            sha = file_sha256(photo.path)
-            existing = repo.find_photo_by_hash(session, sha)
-            if existing is not None:
-                specimen = specimen or existing.specimen
+            path = os.path.abspath(photo.path)
+            known = claims.find_photo(session, photo.sha256, photo.pixel_sha256, path, photo.size_bytes)
+            if known is not None:
+                specimen = specimen or session.get(Specimen, known.specimen_id)
             else:
-                new_photos.append((photo, sha))
+                new_photos.append(photo)
         if specimen is None:
             specimen = repo.add_specimen(session, **specimen_fields)
         elif specimen_fields:
             repo.update_specimen(session, specimen.id, **{k: v for k, v in specimen_fields.items() if v})
-        for photo, sha in new_photos:
+        for photo in new_photos:
             repo.add_photo(
                 session,
                 specimen,
                 os.path.abspath(photo.path),
-                sha,
-                os.path.getsize(photo.path),
+                photo.sha256,
+                photo.size_bytes,
                 photo.info,
                 make_thumbnail(photo.image),
+                pixel_sha256=photo.pixel_sha256,
             )
         repo.add_machine_identification(session, specimen.id, prediction, stamp)
         return specimen.id
+
+    # A concurrent writer storing the same photo first makes this transaction run again, and find it.
+    return catalog.write(work)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import struct
 import warnings
@@ -25,6 +26,9 @@ from shellgui.core.errors import PhotoError
 MAX_PIXELS = 200_000_000
 #: Refuse photos smaller than this on their shorter side: nothing can be identified from them.
 MIN_SIDE = 16
+#: Files up to this size are read once into memory, hashed and decoded from those very bytes; a larger
+#: file is hashed in a first pass and decoded in a second.
+SINGLE_READ_BYTES = 256 << 20
 #: File name extensions treated as photos when a folder is catalogued.
 PHOTO_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"}
@@ -56,11 +60,104 @@ class PhotoInfo:
 
 @dataclass(frozen=True)
 class Photo:
-    """A decoded photo: RGB pixels (possibly reduced in draft mode) plus the file's facts."""
+    """A decoded photo: RGB pixels (possibly reduced in draft mode) plus the file's facts.
+
+    Attributes:
+        sha256: SHA-256 of the file's bytes, computed from the bytes that were decoded.
+        pixel_sha256: SHA-256 of what the pixels were decoded from (see :func:`pixel_digest`): the same
+            for a copy whose metadata was edited.
+        size_bytes: the file's size.
+    """
 
     path: str
     image: Image.Image
     info: PhotoInfo
+    sha256: str = ""
+    pixel_sha256: str | None = None
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo file read once: its bytes (``None`` for a file too big to hold), size and SHA-256."""
+
+    path: str
+    size: int
+    sha256: str
+    data: bytes | None
+
+
+def read_photo_file(path: str | os.PathLike[str]) -> PhotoFile:
+    """Read a file once and hash it, so that what is decoded is exactly what was hashed.
+
+    Raises:
+        PhotoError: a missing, empty, unreadable file or a folder.
+    """
+    spath = os.fspath(path)
+    try:
+        size = os.stat(spath).st_size
+        if os.path.isdir(spath):
+            raise PhotoError("directory", spath, "is a folder, not a photo")
+        if size == 0:
+            raise PhotoError("empty", spath, "the file is empty (0 bytes)")
+        if size > SINGLE_READ_BYTES:
+            return PhotoFile(spath, size, file_sha256(spath), None)
+        with open(spath, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise _os_error(spath, exc) from None
+    return PhotoFile(spath, len(data), hashlib.sha256(data).hexdigest(), data)
+
+
+# JPEG segments a metadata edit rewrites: APP0-APP13 and APP15 (JFIF, EXIF, XMP, ICC, MPF offsets,
+# IPTC) and comments. APP14 (Adobe) is kept: it decides how the colours are decoded.
+_JPEG_METADATA = frozenset([*range(0xE0, 0xEE), 0xEF, 0xFE])
+
+
+def _jpeg_image_digest(data: bytes) -> str | None:
+    """SHA-256 of a JPEG without its metadata segments: tables, frame header and scans (from which the
+    pixels are decoded). ``None`` when the marker structure cannot be followed."""
+    view = memoryview(data)
+    digest = hashlib.sha256()
+    pos, end = 2, len(data)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: from here on it is image data (and trailing images)
+            digest.update(view[pos:])
+            return digest.hexdigest()
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            return None
+        if marker not in _JPEG_METADATA:
+            digest.update(view[pos : pos + 2 + length])
+        pos += 2 + length
+    return None
+
+
+def pixel_digest(data: bytes | None, image: Image.Image) -> str | None:
+    """A hash that survives metadata edits (keywords, captions, ratings added by a DAM tool).
+
+    For a JPEG, the SHA-256 of the file without its metadata segments: exactly what its pixels are
+    decoded from, whatever reduced size they are decoded at. For every other format, the SHA-256 of the
+    decoded pixels (mode, size and values). ``None`` when it cannot be worked out.
+    """
+    if data is not None and data[:3] == b"\xff\xd8\xff":
+        return _jpeg_image_digest(data)
+    if image.format == "JPEG" or image.mode not in _HASHABLE_MODES:
+        return None
+    digest = hashlib.sha256(f"{image.mode} {image.width}x{image.height}\n".encode())
+    for top in range(0, image.height, 256):  # a band at a time: no second full-size copy
+        digest.update(image.crop((0, top, image.width, min(top + 256, image.height))).tobytes())
+    return digest.hexdigest()
+
+
+_HASHABLE_MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "I", "F"})
+_HASHABLE_MODES |= {"I;16", "I;16B", "I;16L", "I;16N", "LAB", "HSV", "La", "RGBa"}
 
 
 def _register_heic() -> bool:
@@ -203,33 +300,27 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
 
 
-def open_photo(path: str | os.PathLike[str], min_side: int | None = None) -> Photo:
+def open_photo(path: str | os.PathLike[str] | PhotoFile, min_side: int | None = None) -> Photo:
     """Open a photo as upright 8-bit RGB.
 
     Args:
-        path: the file.
+        path: the file, or a :class:`PhotoFile` already read with :func:`read_photo_file`.
         min_side: when given, a JPEG may be decoded in draft mode (a DCT scale of 1/2, 1/4 or 1/8) as
             long as its shorter side stays at least this large; the model's resize size is the right value.
 
     Returns:
-        The decoded :class:`Photo`; ``info`` always describes the full-resolution image.
+        The decoded :class:`Photo`; ``info`` always describes the full-resolution image, ``sha256`` the
+        bytes that were decoded.
 
     Raises:
         PhotoError: for every file that is not a usable photo, with a one-line reason.
     """
-    spath = os.fspath(path)
-    try:
-        st = os.stat(spath)
-    except OSError as exc:
-        raise _os_error(spath, exc) from None
-    if os.path.isdir(spath):
-        raise PhotoError("directory", spath, "is a folder, not a photo")
-    if st.st_size == 0:
-        raise PhotoError("empty", spath, "the file is empty (0 bytes)")
+    source = path if isinstance(path, PhotoFile) else read_photo_file(path)
+    spath = source.path
     if spath.lower().endswith((".heic", ".heif")):
         _register_heic()
     try:
-        fh = open(spath, "rb")
+        fh = io.BytesIO(source.data) if source.data is not None else open(spath, "rb")
     except OSError as exc:
         raise _os_error(spath, exc) from None
     with fh:
@@ -247,7 +338,15 @@ def open_photo(path: str | os.PathLike[str], min_side: int | None = None) -> Pho
             raise _sniff(spath, head) from None
         except OSError as exc:
             raise _decode_error(spath, exc) from None
-        return _decode(spath, img, min_side)
+        photo = _decode(spath, img, min_side, source.data)
+    return Photo(
+        path=spath,
+        image=photo.image,
+        info=photo.info,
+        sha256=source.sha256,
+        pixel_sha256=photo.pixel_sha256,
+        size_bytes=source.size,
+    )
 
 
 def _decode_error(spath: str, exc: Exception) -> PhotoError:
@@ -258,7 +357,7 @@ def _decode_error(spath: str, exc: Exception) -> PhotoError:
     return PhotoError("corrupt", spath, f"the photo is damaged ({message})")
 
 
-def _decode(spath: str, img: Image.Image, min_side: int | None) -> Photo:
+def _decode(spath: str, img: Image.Image, min_side: int | None, data: bytes | None) -> Photo:
     width, height = img.size
     if width * height > MAX_PIXELS:
         raise PhotoError(
@@ -280,6 +379,7 @@ def _decode(spath: str, img: Image.Image, min_side: int | None) -> Photo:
     # EXIF only after a successful decode: for some formats reading it decodes, and a swallowed
     # decode error there would let a damaged photo through.
     taken_at, camera, lat, lon = _read_exif(img)
+    pixels = pixel_digest(data, img)
     orientation = 1
     try:
         orientation = int(img.getexif().get(0x0112, 1) or 1)
@@ -295,7 +395,7 @@ def _decode(spath: str, img: Image.Image, min_side: int | None) -> Photo:
     info = PhotoInfo(
         width=width, height=height, format=fmt, taken_at=taken_at, camera=camera, gps_lat=lat, gps_lon=lon
     )
-    return Photo(path=spath, image=rgb, info=info)
+    return Photo(path=spath, image=rgb, info=info, pixel_sha256=pixels)
 
 
 def make_thumbnail(image: Image.Image, size: int = 128, quality: int = 80) -> bytes:

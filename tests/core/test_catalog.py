@@ -74,7 +74,7 @@ def test_upgrade_from_first_schema_keeps_data(tmp_path: Path) -> None:
         assert rows[0].thumbnail is None
         assert repo.history(s, rows[0].specimen_id)[0].remarks is None
     with catalog.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

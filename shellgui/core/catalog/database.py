@@ -35,8 +35,6 @@ SQLITE_TIMEOUT_S = 10.0
 WRITE_ATTEMPTS = 8
 #: Key of the PostgreSQL advisory lock held while the schema is created or upgraded.
 SCHEMA_LOCK_KEY = 0x5E11_6001
-#: Execution option that makes a SQLite transaction take the write lock when it begins.
-_WRITE = "shellgui_write"
 # PostgreSQL SQLSTATEs a whole transaction is retried on: serialization failure, deadlock, and a unique
 # violation (a concurrent writer inserted the same row first; the retry then finds it).
 _PG_RETRY = {"40001", "40P01", "23505"}
@@ -108,14 +106,16 @@ def _engine_for(url: URL) -> Engine:
             database = database if database.startswith("file:") else f"file:{Path(database).resolve()}"
             url = url.set(database=database, query={"mode": "ro", "uri": "true"})
         engine = create_engine(url, connect_args=args)
-        event.listen(engine, "connect", _sqlite_connect_read_only if _read_only(url) else _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        read_only = _read_only(url)
+        event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin_write)
         return engine
     connect_args: dict[str, Any] = {}
     if _read_only(url):
         url = url.difference_update_query(["mode"])
         if url.get_backend_name() == "postgresql":
-            connect_args["options"] = "-c default_transaction_read_only=on"
+            options = f"{url.query.get('options', '')} -c default_transaction_read_only=on".strip()
+            url = url.update_query_dict({"options": options})
     return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 
@@ -136,11 +136,16 @@ def _sqlite_connect_read_only(dbapi_connection: sqlite3.Connection, _record: obj
     dbapi_connection.execute(f"PRAGMA busy_timeout={int(SQLITE_TIMEOUT_S * 1000)}")
 
 
-def _sqlite_begin(connection: Connection) -> None:
-    # A writer takes the write lock up front (and waits for it with busy_timeout): a deferred
-    # transaction that reads then writes fails at once, without waiting, when another writer got there.
-    write = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+def _sqlite_begin_write(connection: Connection) -> None:
+    # Every transaction takes the write lock up front, waiting for it with busy_timeout: a deferred
+    # transaction that reads then writes fails at once, without waiting, when another writer got
+    # there first (SQLITE_BUSY_SNAPSHOT in WAL mode), and check-then-insert would race. Writers are
+    # serialised; readers of the file in other processes are never blocked (WAL). Transactions are short.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_read(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def explain_db_error(exc: BaseException, url: str | URL) -> CatalogError:
@@ -202,7 +207,9 @@ def _check_schema(connection: Connection, script: Any, shown: str) -> str | None
         return current
     tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
     if "specimens" in tables:
-        raise CatalogError("the database has shellgui-like tables but no schema version; refusing to touch it")
+        raise CatalogError(
+            "the database has shellgui-like tables but no schema version; refusing to touch it"
+        )
     if tables:
         listed = ", ".join(sorted(tables)[:4]) + (", ..." if len(tables) > 4 else "")
         raise CatalogError(
@@ -234,7 +241,6 @@ def upgrade_schema(engine: Engine, revision: str = "head", shown: str = "the dat
             # Off outside the transaction (SQLite ignores it inside): a table rebuilt by a migration
             # must not fire ON DELETE actions on the rows that point at it. Checked before commit.
             _raw_pragma(connection, "foreign_keys=OFF")
-        connection.execution_options(**{_WRITE: True})
         try:
             with connection.begin():
                 if engine.dialect.name == "postgresql":
@@ -277,9 +283,6 @@ class Catalog:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CatalogError(f"cannot open catalogue {self.display_name}: {first}") from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = sessionmaker(
-            self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
-        )
         try:
             if self.read_only:
                 self._check_read_only_schema()
@@ -307,12 +310,9 @@ class Catalog:
                 )
 
     def session(self) -> Session:
-        """A new session for reading (``with catalog.session() as s: ...``)."""
+        """A new session (``with catalog.session() as s: ...``); keep it short. Writes go through
+        :meth:`write`, which also survives concurrent writers."""
         return self.sessions()
-
-    def write_session(self) -> Session:
-        """A new session whose transactions take the write lock at once (SQLite ``BEGIN IMMEDIATE``)."""
-        return self._write_sessions()
 
     def write(self, work: Callable[[Session], T], attempts: int | None = None) -> T:
         """Run ``work(session)`` in one write transaction and commit it.
@@ -323,7 +323,7 @@ class Catalog:
         """
 
         def once() -> T:
-            with self.write_session() as session, session.begin():
+            with self.session() as session, session.begin():
                 return work(session)
 
         return self._retry(once, attempts)
