@@ -26,10 +26,11 @@ class PostgresForTests:
         self.server = pgserver.get_server(folder, cleanup_mode="delete")
         # postgresql://postgres:@/postgres?host=/socket/dir
         self.base = make_url(self.server.get_uri()).set(drivername="postgresql+psycopg")
-        self._admin("ALTER SYSTEM SET fsync = off", "ALTER SYSTEM SET synchronous_commit = off")
-        self._admin("SELECT pg_reload_conf()")
+        self.admin("ALTER SYSTEM SET fsync = off", "ALTER SYSTEM SET synchronous_commit = off")
+        self.admin("SELECT pg_reload_conf()")
 
-    def _admin(self, *statements: str) -> None:
+    def admin(self, *statements: str) -> None:
+        """Run statements as the superuser, outside any transaction."""
         import psycopg
 
         with psycopg.connect(self.server.get_uri(), autocommit=True) as conn:
@@ -39,7 +40,7 @@ class PostgresForTests:
     def new_schema(self) -> str:
         """A SQLAlchemy URL whose tables all go to a new empty schema (of the ``postgres`` database)."""
         name = f"t{os.getpid()}_{next(_counter)}"
-        self._admin(f"CREATE SCHEMA {name}")
+        self.admin(f"CREATE SCHEMA {name}")
         return self.base.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(
             hide_password=False
         )
@@ -47,7 +48,7 @@ class PostgresForTests:
     def new_database(self) -> str:
         """A SQLAlchemy URL of a new empty database on the server."""
         name = f"d{os.getpid()}_{next(_counter)}"
-        self._admin(f"CREATE DATABASE {name}")
+        self.admin(f"CREATE DATABASE {name}")
         return self.base.set(database=name).render_as_string(hide_password=False)
 
     def stop(self) -> None:

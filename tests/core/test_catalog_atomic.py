@@ -125,7 +125,9 @@ def _old_catalogue(kind: str, tmp_path: Path, postgres: object, name: str) -> st
     engine = create_engine(url)
     upgrade_schema(engine, "0001")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO specimens (id, catalog_number, created_at) VALUES (1, 'MZ-0001', now())"))
+        conn.execute(
+            text("INSERT INTO specimens (id, catalog_number, created_at) VALUES (1, 'MZ-0001', now())")
+        )
         conn.execute(
             text(
                 "INSERT INTO identifications (specimen_id, taxon, rank, score, created_at, verification_status)"
