@@ -130,7 +130,8 @@ def _old_catalogue(kind: str, tmp_path: Path, postgres: object, name: str) -> st
         )
         conn.execute(
             text(
-                "INSERT INTO identifications (specimen_id, taxon, rank, score, created_at, verification_status)"
+                "INSERT INTO identifications"
+                " (specimen_id, taxon, rank, score, created_at, verification_status)"
                 " VALUES (1, 'Bolinus brandaris', 'species', 0.91, now(), 'PredictedByMachine')"
             )
         )

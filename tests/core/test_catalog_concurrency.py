@@ -53,8 +53,8 @@ def test_overlapping_catalog_runs_and_identify_calls(db_url: str, tmp_path: Path
         ),
         *(_shellgui("identify", str(same), *model, home=tmp_path / "h") for _ in range(4)),
     ]
-    outputs = [(p.wait(timeout=300), *p.communicate()) for p in procs]
-    for code, out, err in outputs:
+    outputs = [(*p.communicate(timeout=300), p.returncode) for p in procs]
+    for _out, err, code in outputs:
         assert code == 0, err
         assert "UNIQUE" not in err and "already exists" not in err and "Traceback" not in err, err
     catalog = Catalog(db_url)

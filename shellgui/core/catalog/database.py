@@ -35,6 +35,8 @@ SQLITE_TIMEOUT_S = 10.0
 WRITE_ATTEMPTS = 8
 #: Key of the PostgreSQL advisory lock held while the schema is created or upgraded.
 SCHEMA_LOCK_KEY = 0x5E11_6001
+#: Execution option of the engine behind :meth:`Catalog.write`: SQLite takes the write lock at BEGIN.
+_WRITE = "shellgui_write"
 # PostgreSQL SQLSTATEs a whole transaction is retried on: serialization failure, deadlock, and a unique
 # violation (a concurrent writer inserted the same row first; the retry then finds it).
 _PG_RETRY = {"40001", "40P01", "23505"}
@@ -108,7 +110,7 @@ def _engine_for(url: URL) -> Engine:
         engine = create_engine(url, connect_args=args)
         read_only = _read_only(url)
         event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin_write)
+        event.listen(engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
         return engine
     connect_args: dict[str, Any] = {}
     if _read_only(url):
@@ -139,12 +141,13 @@ def _sqlite_connect_read_only(dbapi_connection: sqlite3.Connection, _record: obj
     dbapi_connection.execute(f"PRAGMA busy_timeout={int(SQLITE_TIMEOUT_S * 1000)}")
 
 
-def _sqlite_begin_write(connection: Connection) -> None:
-    # Every transaction takes the write lock up front, waiting for it with busy_timeout: a deferred
-    # transaction that reads then writes fails at once, without waiting, when another writer got
-    # there first (SQLITE_BUSY_SNAPSHOT in WAL mode), and check-then-insert would race. Writers are
-    # serialised; readers of the file in other processes are never blocked (WAL). Transactions are short.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Connection) -> None:
+    # A writer takes the write lock up front, waiting for it with busy_timeout: a deferred transaction
+    # that reads then writes fails at once, without waiting, when another writer got there first
+    # (SQLITE_BUSY_SNAPSHOT in WAL mode), and its check-then-insert could race. Readers stay deferred,
+    # so they never wait for a writer (WAL).
+    write = connection.get_execution_options().get(_WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _sqlite_begin_read(connection: Connection) -> None:
@@ -240,6 +243,7 @@ def upgrade_schema(engine: Engine, revision: str = "head", shown: str = "the dat
             return
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
+        connection.execution_options(**{_WRITE: True})
         if sqlite:
             # Off outside the transaction (SQLite ignores it inside): a table rebuilt by a migration
             # must not fire ON DELETE actions on the rows that point at it. Checked before commit.
@@ -286,6 +290,7 @@ class Catalog:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CatalogError(f"cannot open catalogue {self.display_name}: {first}") from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
         try:
             if self.read_only:
                 self._check_read_only_schema()
@@ -313,8 +318,8 @@ class Catalog:
                 )
 
     def session(self) -> Session:
-        """A new session (``with catalog.session() as s: ...``); keep it short. Writes go through
-        :meth:`write`, which also survives concurrent writers."""
+        """A new session for reading (``with catalog.session() as s: ...``); keep it short. Writes go
+        through :meth:`write`, which also survives concurrent writers."""
         return self.sessions()
 
     def write(self, work: Callable[[Session], T], attempts: int | None = None) -> T:
@@ -326,7 +331,7 @@ class Catalog:
         """
 
         def once() -> T:
-            with self.session() as session, session.begin():
+            with self._writer() as session, session.begin():
                 return work(session)
 
         return self._retry(once, attempts)
