@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import naive_transform, onnx_model, peak_rss_mb, table, torch_model, twelve_megapixel_jpegs  # noqa: E402
+from common import naive_transform, onnx_model, peak_rss_mb, table, torch_model, twelve_megapixel_jpegs
 
 
 def run_naive(count: int) -> dict[str, float]:

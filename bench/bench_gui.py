@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import table, twelve_megapixel_jpegs  # noqa: E402
+from common import table, twelve_megapixel_jpegs
 
 LAUNCH = """
 import time, sys

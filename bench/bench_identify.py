@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import median_time, naive_transform, onnx_model, table, torch_model, twelve_megapixel_jpegs  # noqa: E402
+from common import median_time, naive_transform, onnx_model, table, torch_model, twelve_megapixel_jpegs
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import cast
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     from shellgui.qt.main_window import MainWindow
 
     logging.basicConfig(level=logging.WARNING, format="shellgui: %(levelname)s: %(message)s")
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv if argv is None else argv))
     app.setApplicationName("shellgui")
     app.setOrganizationName("shellgui")
     app.setApplicationDisplayName("shellgui")

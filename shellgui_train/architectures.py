@@ -160,7 +160,7 @@ def get_architecture(name: str) -> Architecture:
 
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     head: Callable[[], nn.Module] | None = getattr(model, "get_classifier", None)
-    module = head() if head else model.classifier  # type: ignore[attr-defined]
+    module = head() if head else model.classifier
     return list(module.parameters())
 
 

@@ -129,7 +129,9 @@ def split_by_specimen(
     for s in samples:
         by_label[s.label][s.specimen].append(s)
     rng = random.Random(seed)
-    train, val, test = [], [], []
+    train: list[Sample] = []
+    val: list[Sample] = []
+    test: list[Sample] = []
     for label in labels:
         specimens = sorted(by_label[label])
         rng.shuffle(specimens)

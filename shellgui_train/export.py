@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from shellgui.core.atomic import atomic_path
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
 from shellgui_train.data import Sample
 from shellgui_train.transforms import eval_transform
@@ -43,14 +44,19 @@ class NormalisedModel(nn.Module):
 
 def export_onnx(wrapped: nn.Module, card: ModelCard, out: Path) -> Path:
     """Write the ONNX file with a dynamic batch axis and the card in its metadata."""
-    import onnx
-
     size = card.preprocessing.input_size
     wrapped = wrapped.eval().to("cpu", memory_format=torch.contiguous_format)
     example = torch.rand(1, 3, size, size)
-    tmp = out.with_suffix(".tmp.onnx")
     # The TorchScript exporter: deterministic, fast, and proven against ONNX Runtime by verify_export below.
     # (torch.export-based export is the default since torch 2.9; revisit when it handles timm as fast.)
+    with atomic_path(out, suffix=".onnx") as tmp:
+        _write_onnx(wrapped, example, card, tmp)
+    return out
+
+
+def _write_onnx(wrapped: nn.Module, example: torch.Tensor, card: ModelCard, tmp: Path) -> None:
+    import onnx
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*legacy TorchScript.*")
         torch.onnx.export(
@@ -69,9 +75,7 @@ def export_onnx(wrapped: nn.Module, card: ModelCard, out: Path) -> Path:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the ONNX checker rejected the export: {exc}") from None
-    onnx.save(model, str(out))
-    tmp.unlink(missing_ok=True)
-    return out
+    onnx.save(model, str(tmp))
 
 
 def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], size: int) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def classification_metrics(probs: np.ndarray, targets: np.ndarray, labels: list[
     }
 
 
-def _plt():  # type: ignore[no-untyped-def]
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")

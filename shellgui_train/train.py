@@ -25,6 +25,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 from tqdm import tqdm
 
+from shellgui.core.atomic import atomic_path
 from shellgui_train.architectures import Architecture, freeze_batchnorm_stats, get_architecture, set_trainable
 from shellgui_train.data import Splits
 from shellgui_train.transforms import PhotoDataset, eval_transform, resize_for, train_transform
@@ -327,9 +328,8 @@ class Trainer:
                 "python": random.getstate(),
             },
         }
-        tmp = self.run_dir / "checkpoint.pt.part"
-        torch.save(payload, tmp)
-        tmp.replace(self.run_dir / "checkpoint.pt")
+        with atomic_path(self.run_dir / "checkpoint.pt") as tmp:
+            torch.save(payload, tmp)
 
     def load_checkpoint(self, path: Path) -> dict[str, torch.Tensor] | None:
         payload = torch.load(path, map_location=self.device, weights_only=False)
@@ -345,7 +345,8 @@ class Trainer:
         torch.set_rng_state(payload["rng"]["torch"])
         np.random.set_state(payload["rng"]["numpy"])
         random.setstate(payload["rng"]["python"])
-        return payload["best_state"]
+        best: dict[str, torch.Tensor] | None = payload["best_state"]
+        return best
 
     # -- the whole recipe --------------------------------------------------------------------------
     def fit(self, resume_from: Path | None = None) -> dict[str, Any]:

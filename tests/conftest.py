@@ -14,9 +14,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(autouse=True)
 def shellgui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test writes only under its tmp_path: shellgui's own data and window settings
+    (SHELLGUI_HOME), and the caches and settings of the libraries below it (matplotlib, Qt, XDG)."""
     home = tmp_path / "home"
     monkeypatch.setenv("SHELLGUI_HOME", str(home))
     monkeypatch.setenv("SHELLGUI_PROVIDER", "cpu")
+    for var, sub in (
+        ("MPLCONFIGDIR", "matplotlib"),
+        ("XDG_CONFIG_HOME", "xdg-config"),
+        ("XDG_CACHE_HOME", "xdg-cache"),
+        ("XDG_DATA_HOME", "xdg-data"),
+        ("ORT_TENSORRT_CACHE_PATH", "ort-cache"),
+    ):
+        monkeypatch.setenv(var, str(tmp_path / "env" / sub))
     return home
 
 

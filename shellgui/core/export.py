@@ -11,10 +11,10 @@ import io
 import os
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 
 from sqlalchemy import select
 
+from shellgui.core.atomic import atomic_path, atomic_write
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.schema import PREDICTED, Identification, Photo, Specimen
 from shellgui.core.errors import UsageError
@@ -91,7 +91,7 @@ CSV_COLUMNS = [
 def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
     """One row per specimen with its current identification. Returns the number of rows."""
     rows = _rows(catalog)
-    with _atomic_text(out) as fh:
+    with atomic_write(out, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for specimen, photos, idents in rows:
@@ -238,35 +238,11 @@ def export_dwc(catalog: Catalog, out: str | os.PathLike[str]) -> int:
                     )
                 ]
             )
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("meta.xml", _meta_xml())
         archive.writestr("occurrence.csv", occ.getvalue())
         archive.writestr("identification.csv", hist.getvalue())
-    tmp.replace(target)
     return len(rows)
-
-
-class _atomic_text:
-    """Write a text file through a temporary name, so a failed export never leaves half a file."""
-
-    def __init__(self, out: str | os.PathLike[str]) -> None:
-        self.target = Path(out)
-        self.tmp = self.target.with_name(self.target.name + ".part")
-
-    def __enter__(self) -> io.TextIOWrapper:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.tmp, "w", newline="", encoding="utf-8-sig")
-        return self.fh
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.fh.close()
-        if exc_type is None:
-            self.tmp.replace(self.target)
-        else:
-            self.tmp.unlink(missing_ok=True)
 
 
 EXPORTERS: dict[str, Callable[[Catalog, str | os.PathLike[str]], int]] = {

@@ -9,14 +9,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
-from shellgui.core.catalog import claims
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.curation import Outcome, record_identification
 from shellgui.core.catalog.database import Catalog
-from shellgui.core.catalog.schema import Specimen
+from shellgui.core.catalog.decisions import Decision
 from shellgui.core.errors import PhotoError
-from shellgui.core.imaging import Photo, make_thumbnail, open_photo
+from shellgui.core.imaging import Photo, open_photo
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
 
@@ -71,42 +69,17 @@ def record(
     classifier: Classifier,
     photos: Sequence[Photo],
     prediction: Prediction,
+    decision: Decision | None = None,
+    by: str | None = None,
+    edit: bool = False,
     **specimen_fields: str | None,
-) -> int:
-    """Store photos and their machine identification; returns the specimen id.
+) -> Outcome:
+    """Store photos of one specimen with the model's answer (and a person's decision); one transaction.
 
-    A photo already in the catalogue (same bytes) keeps its specimen, and the new identification joins
-    that specimen's history instead of creating a duplicate.
+    A photo already in the catalogue (same bytes) keeps its specimen; see
+    :func:`shellgui.core.catalog.curation.record_identification` for the rules.
     """
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
-
-    def work(session: Session) -> int:
-        specimen = None
-        new_photos = []
-        for photo in photos:
-            path = os.path.abspath(photo.path)
-            known = claims.find_photo(session, photo.sha256, photo.pixel_sha256, path, photo.size_bytes)
-            if known is not None:
-                specimen = specimen or session.get(Specimen, known.specimen_id)
-            else:
-                new_photos.append(photo)
-        if specimen is None:
-            specimen = repo.add_specimen(session, **specimen_fields)
-        elif specimen_fields:
-            repo.update_specimen(session, specimen.id, **{k: v for k, v in specimen_fields.items() if v})
-        for photo in new_photos:
-            repo.add_photo(
-                session,
-                specimen,
-                os.path.abspath(photo.path),
-                photo.sha256,
-                photo.size_bytes,
-                photo.info,
-                make_thumbnail(photo.image),
-                pixel_sha256=photo.pixel_sha256,
-            )
-        repo.add_machine_identification(session, specimen.id, prediction, stamp)
-        return specimen.id
-
-    # A concurrent writer storing the same photo first makes this transaction run again, and find it.
-    return catalog.write(work)
+    return record_identification(
+        catalog, photos, prediction, stamp, specimen_fields, decision=decision, by=by, edit=edit
+    )

@@ -16,6 +16,17 @@ METADATA_KEY = "shellgui.modelcard"
 CARD_FORMAT = 1
 RANKS = ("species", "genus", "family")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+#: Open-set scores the app knows (see ``OPENSET_CONTRACT.md``): ``knn`` is the cosine distance to the
+#: k-th nearest embedding of the reference bank stored in the model file.
+OPEN_SET_METHODS = ("knn",)
+
+
+def _optional_int(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,13 @@ class ModelCard:
     ood_logit_floor: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: Size ``D`` of the graph's second output ``embedding`` (L2-normalised penultimate features);
+    #: ``None`` when the model has no embedding output (then no open-set answer, no similar specimens).
+    embedding_size: int | None = None
+    #: The open-set method and its parameters, e.g. ``{"method": "knn", "k": 5, "threshold": 0.42,
+    #: "retention": 0.95, "bank_size": 96, "bank_photos": 96, "bank_dtype": "float16",
+    #: "score": "kth_cosine_distance"}``; ``None`` when the model cannot tell an unknown photo.
+    open_set: dict[str, Any] | None = None
     format: int = CARD_FORMAT
 
     @property
@@ -130,6 +148,8 @@ class ModelCard:
                 metrics={k: float(v) for k, v in raw.get("metrics", {}).items()},
                 provenance=dict(raw.get("provenance", {})),
                 ood_logit_floor=None if raw.get("ood_logit_floor") is None else float(raw["ood_logit_floor"]),
+                embedding_size=_optional_int(raw.get("embedding_size"), "embedding_size"),
+                open_set=None if raw.get("open_set") is None else dict(raw["open_set"]),
                 format=fmt or CARD_FORMAT,
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -156,9 +176,59 @@ class ModelCard:
             raise ModelError("the model card's normalisation needs three means and three positive stds")
         if not self.temperature > 0:
             raise ModelError("the model card's temperature must be positive")
+        if self.embedding_size is not None and self.embedding_size < 1:
+            raise ModelError(f"the model card's embedding_size {self.embedding_size} must be positive")
+        if self.open_set is not None:
+            self._check_open_set(self.open_set)
 
-    def check_graph(self, input_shape: list[Any], output_shape: list[Any]) -> None:
-        """Refuse a model whose graph disagrees with its card (label count, input size)."""
+    def _check_open_set(self, params: dict[str, Any]) -> None:
+        if self.embedding_size is None:
+            raise ModelError("the model card has open_set parameters but no embedding_size")
+        method = params.get("method")
+        if method not in OPEN_SET_METHODS:
+            raise ModelError(f"the model card's open-set method {method!r} is not one of {OPEN_SET_METHODS}")
+        k = params.get("k")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ModelError(f"the model card's open-set k {k!r} must be a positive integer")
+        threshold = params.get("threshold")
+        if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 <= threshold <= 2:
+            raise ModelError(
+                f"the model card's open-set threshold {threshold!r} must be a cosine distance in [0, 2]"
+            )
+        retention = params.get("retention")
+        if retention is not None and not (isinstance(retention, (int, float)) and 0 < retention <= 1):
+            raise ModelError(f"the model card's open-set retention {retention!r} must be in (0, 1]")
+
+    @property
+    def open_set_k(self) -> int | None:
+        """``k`` of the k-NN open-set score, or ``None`` when the card has no open-set method."""
+        return None if self.open_set is None else int(self.open_set["k"])
+
+    @property
+    def open_set_threshold(self) -> float | None:
+        """Cosine distance above which a photo is "not something this model knows"."""
+        return None if self.open_set is None else float(self.open_set["threshold"])
+
+    def check_graph(
+        self, input_shape: list[Any], output_shape: list[Any], embedding_shape: list[Any] | None = None
+    ) -> None:
+        """Refuse a model whose graph disagrees with its card (label count, input size, embedding size).
+
+        Args:
+            input_shape, output_shape: shapes of the image input and the logits output.
+            embedding_shape: shape of the ``embedding`` output, ``None`` when the graph has none.
+        """
+        if embedding_shape is None and self.embedding_size is not None:
+            raise ModelError(
+                f"the model card declares a {self.embedding_size}-value embedding but the graph has no "
+                "'embedding' output"
+            )
+        if embedding_shape is not None and self.embedding_size is not None:
+            size = embedding_shape[-1] if embedding_shape else None
+            if isinstance(size, int) and size != self.embedding_size:
+                raise ModelError(
+                    f"the model's embedding has {size} values but its card says {self.embedding_size}"
+                )
         classes = output_shape[-1] if output_shape else None
         if isinstance(classes, int) and classes != self.num_classes:
             raise ModelError(

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from shellgui.core import paths
+from shellgui.core.atomic import atomic_path
 from shellgui.core.errors import ModelError
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
 
@@ -111,7 +112,6 @@ def install_model(source: Path, name: str | None = None) -> Path:
     target_dir.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in (name or f"{card.name}-{card.version}"))
     target = target_dir / f"{safe}.onnx"
-    tmp = target.with_suffix(".onnx.part")
-    shutil.copyfile(source, tmp)
-    tmp.replace(target)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
     return target

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from shellgui.core import paths
+from shellgui.core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,4 @@ class Settings:
 
     def save(self) -> None:
         """Write the settings atomically."""
-        path = self.file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(self.file(), json.dumps(asdict(self), indent=2))

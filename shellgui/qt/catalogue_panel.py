@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableView,
@@ -37,9 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.catalog import PREDICTED, VALIDATED
-from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog import PREDICTED, VALIDATED, curation, queries
 from shellgui.core.catalog.repository import SpecimenRow
+from shellgui.core.errors import ShellguiError
 from shellgui.qt.context import AppContext
 from shellgui.qt.workers import Task
 
@@ -78,15 +79,15 @@ class SpecimenTableModel(QAbstractTableModel):
         self._thumbs.clear()
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return len(COLUMNS)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:  # noqa: N802
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][0]
         return None
@@ -138,9 +139,10 @@ class SpecimenDialog(QDialog):
         self.context, self.specimen_id = context, specimen_id
         self.setWindowTitle(f"Specimen {specimen_id}")
         self.resize(760, 520)
-        with context.catalog.session() as session:
-            row = next(r for r in repo.list_specimens(session) if r.specimen_id == specimen_id)
-            history = repo.history(session, specimen_id)
+        detail = queries.specimen_detail(context.catalog, specimen_id)
+        if detail is None:
+            raise LookupError(f"specimen {specimen_id} is no longer in the catalogue")
+        history = detail.history
         form = QFormLayout()
         self.fields: dict[str, QLineEdit | QPlainTextEdit] = {}
         for label, attr in (
@@ -149,10 +151,10 @@ class SpecimenDialog(QDialog):
             ("Collector", "collector"),
             ("Date collected", "collected_on"),
         ):
-            edit = QLineEdit(getattr(row, attr) or "")
+            edit = QLineEdit(detail.fields.get(attr) or "")
             self.fields[attr] = edit
             form.addRow(label, edit)
-        notes = QPlainTextEdit(row.notes or "")
+        notes = QPlainTextEdit(detail.fields.get("notes") or "")
         notes.setMaximumHeight(70)
         self.fields["notes"] = notes
         form.addRow("Notes", notes)
@@ -194,8 +196,14 @@ class SpecimenDialog(QDialog):
             k: (w.toPlainText() if isinstance(w, QPlainTextEdit) else w.text()).strip() or None
             for k, w in self.fields.items()
         }
-        with self.context.catalog.session() as session, session.begin():
-            repo.update_specimen(session, self.specimen_id, **values)
+        by = self.context.who(self)
+        if by is None:
+            return
+        try:
+            curation.edit_specimen(self.context.catalog, self.specimen_id, values, by)
+        except ShellguiError as exc:
+            QMessageBox.warning(self, "Not saved", str(exc))
+            return
         self.context.catalog_changed.emit()
         self.accept()
 
@@ -273,7 +281,7 @@ class CataloguePanel(QWidget):
         max_score = self.max_conf.value() / 100 if self.max_conf.value() < 100 else None
         since = None
         if self.since.date() != self.since.minimumDate():
-            since = datetime.combine(self.since.date().toPython(), datetime.min.time())
+            since = datetime.combine(cast(date, self.since.date().toPython()), datetime.min.time())
         task = Task(self._query, text, status, max_score, since)
         task.signals.result.connect(self._show)
         task.signals.error.connect(self.status.emit)
@@ -282,10 +290,9 @@ class CataloguePanel(QWidget):
     def _query(
         self, text: str, status: str | None, max_score: float | None, since: datetime | None
     ) -> list[SpecimenRow]:
-        with self.context.catalog.session() as session:
-            return repo.list_specimens(
-                session, text=text, status=status, max_score=max_score, identified_since=since
-            )
+        return queries.list_specimens(
+            self.context.catalog, text=text, status=status, max_score=max_score, identified_since=since
+        )
 
     def _show(self, rows: list[SpecimenRow]) -> None:
         self.model.set_rows(rows)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QInputDialog, QWidget
 
 from shellgui.core.catalog import Catalog
 from shellgui.core.inference import Classifier
@@ -38,12 +38,27 @@ class AppContext(QObject):
 
     @property
     def user_name(self) -> str:
-        if self.settings.user_name:
-            return self.settings.user_name
-        try:
-            return getpass.getuser()
-        except Exception:
-            return "unknown"
+        """The name recorded with the user's decisions ("" until asked, see :meth:`who`)."""
+        return self.settings.user_name.strip()
+
+    def who(self, parent: QWidget | None = None) -> str | None:
+        """The user's name for a decision, asked once on first use and kept in the settings.
+
+        ``None`` when the user declines: the decision is then not recorded.
+        """
+        if self.user_name:
+            return self.user_name
+        name, ok = QInputDialog.getText(
+            parent,
+            "Your name",
+            "Your name is recorded with every identification you check, edit or delete.\n"
+            "(Asked once; change it in Preferences.)",
+        )
+        if not ok or not name.strip():
+            return None
+        self.settings.user_name = " ".join(name.split())
+        self.settings.save()
+        return self.settings.user_name
 
     def keep(self, task: Task) -> Task:
         """Hold a reference to a running task until it finishes, then start it."""

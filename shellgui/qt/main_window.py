@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 from shellgui.core import paths
 from shellgui.core.imaging import PHOTO_EXTENSIONS
 from shellgui.core.inference import Classifier
+from shellgui.core.modelcard import ModelCard
 from shellgui.core.models import installed_models
 from shellgui.qt.batch_panel import BatchPanel
 from shellgui.qt.catalogue_panel import CataloguePanel
@@ -22,6 +23,11 @@ from shellgui.qt.review_panel import ReviewPanel
 from shellgui.qt.workers import Task
 
 PHOTO_FILTER = "Photos (" + " ".join(f"*{e}" for e in sorted(PHOTO_EXTENSIONS)) + ");;All files (*)"
+
+
+def window_settings() -> QSettings:
+    """Window geometry and layout, in an INI file in the config folder (so ``SHELLGUI_HOME`` moves it)."""
+    return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
@@ -77,7 +83,7 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
-    def _card(self):  # type: ignore[no-untyped-def]
+    def _card(self) -> ModelCard | None:
         return self.context.classifier.card if self.context.classifier else None
 
     def _fill_models_menu(self) -> None:
@@ -140,11 +146,11 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.review_panel)
 
     # -- photos in ---------------------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasImage():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         folders = [f for f in files if Path(f).is_dir()]
         if len(folders) == 1 and len(files) == 1:
@@ -174,7 +180,7 @@ class MainWindow(QMainWindow):
             target = tempfile.NamedTemporaryFile(
                 dir=folder, prefix="pasted-", suffix=".png", delete=False
             ).name
-            QApplication.clipboard().image().save(target, "PNG")
+            QApplication.clipboard().image().save(target, b"PNG")
             self.identify([target])
         else:
             self.show_status("The clipboard holds no photo.")
@@ -213,15 +219,15 @@ class MainWindow(QMainWindow):
 
     # -- geometry ----------------------------------------------------------------------------------
     def _restore_geometry(self) -> None:
-        geometry = QSettings().value("window/geometry")
+        geometry = window_settings().value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.batch_panel.is_running():
             self.batch_panel.cancel()
             QTimer.singleShot(0, lambda: None)
-        QSettings().setValue("window/geometry", self.saveGeometry())
+        window_settings().setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)

@@ -57,13 +57,13 @@ class PhotoView(QGraphicsView):
         self._fit = False
         self.scale(factor, factor)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
+    def wheelEvent(self, event: QWheelEvent) -> None:
         self.zoom(1.25 if event.angleDelta().y() > 0 else 0.8)
 
-    def mouseDoubleClickEvent(self, event: object) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: object) -> None:
         self.fit()
 
-    def resizeEvent(self, event: object) -> None:  # noqa: N802
+    def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
         if self._fit:
             self.fit()

@@ -22,12 +22,11 @@ def describe(exc: BaseException) -> str:
     """One plain line for any error, for the status bar or a dialog."""
     if isinstance(exc, ShellguiError):
         return str(exc)
-    from sqlalchemy.exc import SQLAlchemyError
+    from shellgui.core.catalog.database import describe_db_error
 
-    if isinstance(exc, SQLAlchemyError):
-        from shellgui.core.catalog.database import explain_db_error
-
-        return str(explain_db_error(exc, "catalogue"))
+    database_problem = describe_db_error(exc)
+    if database_problem is not None:
+        return database_problem
     if isinstance(exc, OSError):
         return f"{exc.filename or ''} {exc.strerror or exc}".strip()
     return f"unexpected error: {type(exc).__name__}: {exc}"

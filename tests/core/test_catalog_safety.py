@@ -148,7 +148,7 @@ def test_schema_limits_behave_the_same_on_both(db_url: str) -> None:
 
 def _catalogue(catalog: Catalog, classifier: Classifier, *paths: Path) -> int:
     photos, outcome = identify_paths(classifier, list(paths), as_specimen=len(paths) > 1)
-    return record(catalog, classifier, photos, outcome.results[0].prediction)
+    return record(catalog, classifier, photos, outcome.results[0].prediction).specimen_id
 
 
 def test_a_moved_photo_is_found_and_its_path_updated(

@@ -239,3 +239,10 @@ def test_unreadable_catalogue_in_preferences_keeps_the_old_one(qtbot, window, tm
     window.preferences()
     assert window.context.catalog.display_name == old
     assert shown and "not a shellgui catalogue" in shown[0]
+
+
+def test_window_geometry_is_kept_under_shellgui_home(window, shellgui_home: Path) -> None:  # type: ignore[no-untyped-def]
+    window.resize(900, 700)
+    window.close()
+    ini = shellgui_home / "config" / "window.ini"
+    assert ini.is_file() and "geometry" in ini.read_text()

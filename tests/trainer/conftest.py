@@ -11,9 +11,12 @@ pytest.importorskip("timm")
 SHELLS = Path(__file__).parents[1] / "fixtures" / "shells"
 
 
+HERE = Path(__file__).parent
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/trainer" in str(item.fspath):
+        if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.torch)
 
 

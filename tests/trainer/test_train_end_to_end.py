@@ -199,8 +199,7 @@ def test_ddp_with_two_cpu_processes(tmp_path: Path, shells: Path) -> None:
             "torch.distributed.run",
             "--nproc-per-node",
             "2",
-            "--master-port",
-            "29533",
+            "--standalone",  # a free port of its own: parallel runs never collide
             "-m",
             "shellgui_train.cli",
             str(shells),

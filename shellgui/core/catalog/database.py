@@ -35,6 +35,8 @@ SQLITE_TIMEOUT_S = 10.0
 WRITE_ATTEMPTS = 8
 #: Key of the PostgreSQL advisory lock held while the schema is created or upgraded.
 SCHEMA_LOCK_KEY = 0x5E11_6001
+#: Key of the PostgreSQL advisory lock every write transaction holds (one writer at a time, as on SQLite).
+WRITE_LOCK_KEY = 0x5E11_6002
 #: Execution option of the engine behind :meth:`Catalog.write`: SQLite takes the write lock at BEGIN.
 _WRITE = "shellgui_write"
 # PostgreSQL SQLSTATEs a whole transaction is retried on: serialization failure, deadlock, and a unique
@@ -118,7 +120,17 @@ def _engine_for(url: URL) -> Engine:
         if url.get_backend_name() == "postgresql":
             options = f"{url.query.get('options', '')} -c default_transaction_read_only=on".strip()
             url = url.update_query_dict({"options": options})
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if url.get_backend_name() == "postgresql" and not _read_only(url):
+        event.listen(engine, "begin", _postgresql_begin)
+    return engine
+
+
+def _postgresql_begin(connection: Connection) -> None:
+    # Writers take turns, like SQLite's BEGIN IMMEDIATE: a check-then-insert never races another
+    # workstation. Held until commit or rollback; readers never wait.
+    if connection.get_execution_options().get(_WRITE, False):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
 
 
 def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -169,6 +181,15 @@ def explain_db_error(exc: BaseException, url: str | URL) -> CatalogError:
         return CatalogError(f"the catalogue {shown} cannot be opened (missing folder or no permission)")
     first = text_.strip().splitlines()[0] if text_.strip() else type(exc).__name__
     return CatalogError(f"catalogue error ({first})")
+
+
+def describe_db_error(exc: BaseException) -> str | None:
+    """One line for a database driver error, or ``None`` when ``exc`` is not one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return str(explain_db_error(exc, "catalogue"))
+    return None
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -322,6 +343,15 @@ class Catalog:
         through :meth:`write`, which also survives concurrent writers."""
         return self.sessions()
 
+    def writing(self) -> Session:
+        """A new session for one write transaction (``with catalog.writing() as s, s.begin(): ...``).
+
+        Its transaction waits for the other writers' to end, then runs alone (SQLite ``BEGIN IMMEDIATE``,
+        a PostgreSQL advisory lock), so what it reads stays true until it commits. Prefer :meth:`write`,
+        which also runs the transaction again when the database stayed busy.
+        """
+        return self._writer()
+
     def write(self, work: Callable[[Session], T], attempts: int | None = None) -> T:
         """Run ``work(session)`` in one write transaction and commit it.
 
@@ -331,7 +361,7 @@ class Catalog:
         """
 
         def once() -> T:
-            with self._writer() as session, session.begin():
+            with self.writing() as session, session.begin():
                 return work(session)
 
         return self._retry(once, attempts)

@@ -136,10 +136,35 @@ class Identification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     verification_status: Mapped[str] = mapped_column(String(32), default=PREDICTED)
     identified_by: Mapped[str | None] = mapped_column(String(200), info=TYPED)
+    #: The person who added this entry (a check, a correction, a withdrawal, an undo); None for the model.
+    decided_by: Mapped[str | None] = mapped_column(String(200), info=TYPED)
+    #: The user action (audit log entry) that added this entry.
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     remarks: Mapped[str | None] = mapped_column(Text)
 
     specimen: Mapped[Specimen] = relationship(back_populates="identifications")
+
+
+class AuditEntry(Base):
+    """One user action on the catalogue: who did what, when, and what it changed.
+
+    ``details`` holds what is needed to show and undo the action: the specimen fields' old and new values
+    of an edit, the identification entries it appended, or the full record of what a delete removed. The
+    log is never edited except to mark an action undone (``undone_by_id``); it outlives deleted specimens,
+    so ``specimen_id`` is deliberately not a foreign key.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(200), info=TYPED)
+    action: Mapped[str] = mapped_column(String(32))
+    specimen_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"))
 
 
 def fit_text(column: Column[Any], value: Any) -> Any:

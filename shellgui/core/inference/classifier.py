@@ -5,18 +5,47 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from shellgui.core.errors import ModelError
 from shellgui.core.imaging import Photo, file_sha256
+from shellgui.core.inference.bank import BANK_KEY, Bank, decode_bank, l2_normalise
 from shellgui.core.inference.decision import Prediction, calibrated_probabilities, decide, fuse_views
+from shellgui.core.inference.openset import OpenSetScore, score_open_set
 from shellgui.core.inference.preprocess import preprocess
 from shellgui.core.inference.providers import CUDA, plan_providers, preload_cuda_libraries
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
 
 log = logging.getLogger(__name__)
+
+#: Name of the graph output carrying the L2-normalised penultimate features (``OPENSET_CONTRACT.md``).
+EMBEDDING_OUTPUT = "embedding"
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """What one batched model run gives.
+
+    Attributes:
+        probabilities: ``(N, num_classes)`` temperature-calibrated probabilities.
+        max_logits: ``(N,)`` each photo's highest raw logit.
+        embeddings: ``(N, D)`` L2-normalised embeddings, ``None`` when the model has no embedding output.
+    """
+
+    probabilities: np.ndarray
+    max_logits: np.ndarray
+    embeddings: np.ndarray | None
+
+
+def embedding_output(session: object) -> object | None:
+    """The graph's ``embedding`` output (its ONNX Runtime node argument), or ``None``."""
+    for output in session.get_outputs():  # type: ignore[attr-defined]
+        if output.name == EMBEDDING_OUTPUT:
+            return output
+    return None
 
 
 def read_card(session: object, path: str) -> ModelCard:
@@ -32,11 +61,32 @@ def read_card(session: object, path: str) -> ModelCard:
     outputs = session.get_outputs()  # type: ignore[attr-defined]
     if len(inputs) != 1 or not outputs:
         raise ModelError(f"{path}: expected one image input and a logits output, found {len(inputs)} inputs")
+    embedding = embedding_output(session)
+    embedding_shape = None if embedding is None else list(embedding.shape)  # type: ignore[attr-defined]
     try:
-        card.check_graph(list(inputs[0].shape), list(outputs[0].shape))
+        card.check_graph(list(inputs[0].shape), list(outputs[0].shape), embedding_shape)
+        if card.open_set is not None and embedding is None:
+            raise ModelError("the model card has open-set parameters but the graph has no embedding output")
     except ModelError as exc:
         raise ModelError(f"{path}: {exc}") from None
     return card
+
+
+def read_bank(session: object, path: str, card: ModelCard) -> Bank | None:
+    """The reference bank stored in the model file, or ``None`` when there is none.
+
+    Raises:
+        ModelError: the card declares an open-set method but the bank is missing or unreadable.
+    """
+    meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    if BANK_KEY not in meta:
+        if card.open_set is not None:
+            raise ModelError(f"{path}: the model card has open-set parameters but no reference bank")
+        return None
+    try:
+        return decode_bank(meta[BANK_KEY], num_classes=card.num_classes, dim=card.embedding_size)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
 
 
 class Classifier:
@@ -93,7 +143,12 @@ class Classifier:
             self.provider_reason = plan.reason
         log.info("Model %s runs on %s (%s)", self.path, self.providers, self.provider_reason)
         self.card = read_card(self.session, self.path)
+        self.bank = read_bank(self.session, self.path, self.card)
         self.input_name = self.session.get_inputs()[0].name
+        self._output_names = [self.session.get_outputs()[0].name]
+        self.has_embedding = embedding_output(self.session) is not None
+        if self.has_embedding:
+            self._output_names.append(EMBEDDING_OUTPUT)
         self._sha256: str | None = None
 
     @property
@@ -120,26 +175,73 @@ class Classifier:
         """The smallest shorter side a photo may be decoded at without losing model input detail."""
         return self.card.preprocessing.resize_size
 
+    @property
+    def can_refuse(self) -> bool:
+        """The model can answer "not something this model knows" (embedding, bank and open-set card)."""
+        return self.bank is not None and self.card.open_set is not None
+
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw logits for a float32 ``(N, 3, H, W)`` batch."""
-        out = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
-        return np.asarray(out[0])
+        return self.forward(batch)[0]
+
+    def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw logits ``(N, C)`` and L2-normalised embeddings ``(N, D)`` (``None`` without that output)."""
+        out = self.session.run(self._output_names, {self.input_name: batch.astype(np.float32, copy=False)})
+        embeddings = l2_normalise(np.asarray(out[1])) if self.has_embedding else None
+        return np.asarray(out[0]), embeddings
+
+    def run(self, arrays: Sequence[np.ndarray]) -> ModelOutputs:
+        """One batched model run over preprocessed CHW arrays."""
+        if not arrays:
+            empty = np.zeros((0, self.card.embedding_size or 0), np.float32) if self.has_embedding else None
+            return ModelOutputs(np.zeros((0, self.card.num_classes)), np.zeros(0), empty)
+        logits, embeddings = self.forward(np.stack(arrays))
+        return ModelOutputs(
+            calibrated_probabilities(logits, self.card.temperature), logits.max(axis=1), embeddings
+        )
 
     def scores(self, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated probabilities ``(N, num_classes)`` and each photo's highest raw logit ``(N,)``."""
-        if not arrays:
-            return np.zeros((0, self.card.num_classes)), np.zeros(0)
-        logits = self.logits(np.stack(arrays))
-        return calibrated_probabilities(logits, self.card.temperature), logits.max(axis=1)
+        out = self.run(arrays)
+        return out.probabilities, out.max_logits
 
     def probabilities(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         """Temperature-calibrated probabilities, ``(N, num_classes)``, for preprocessed CHW arrays."""
-        return self.scores(arrays)[0]
+        return self.run(arrays).probabilities
+
+    def embed(self, arrays: Sequence[np.ndarray]) -> np.ndarray | None:
+        """L2-normalised embeddings ``(N, D)``, ``None`` when the model has no embedding output."""
+        return self.run(arrays).embeddings
+
+    def open_set_scores(self, embeddings: np.ndarray) -> list[OpenSetScore] | None:
+        """The k-NN open-set score of each embedding, ``None`` when the model cannot refuse."""
+        if not self.can_refuse or self.bank is None or self.card.open_set is None:
+            return None
+        params = self.card.open_set
+        return score_open_set(
+            embeddings,
+            self.bank,
+            int(params["k"]),
+            float(params["threshold"]),
+            int(params.get("bank_photos") or self.bank.size),
+        )
 
     def predict(self, arrays: Sequence[np.ndarray], top_k: int = 5) -> list[Prediction]:
         """One prediction per preprocessed array (one batched model run)."""
-        probs, max_logits = self.scores(arrays)
-        return [decide(p, self.card, top_k, float(m)) for p, m in zip(probs, max_logits)]
+        out = self.run(arrays)
+        emb = out.embeddings
+        open_set = self.open_set_scores(emb) if emb is not None else None
+        return [
+            decide(
+                p,
+                self.card,
+                top_k,
+                float(m),
+                open_set[i] if open_set else None,
+                None if emb is None else emb[i : i + 1],
+            )
+            for i, (p, m) in enumerate(zip(out.probabilities, out.max_logits))
+        ]
 
     def prepare(self, photo: Photo) -> np.ndarray:
         """A decoded photo as this model's input array."""
@@ -150,9 +252,20 @@ class Classifier:
         return self.predict([self.prepare(p) for p in photos], top_k)
 
     def identify_specimen(self, photos: Sequence[Photo], top_k: int = 5) -> Prediction:
-        """Several views of one specimen fused into one prediction."""
-        probs, max_logits = self.scores([self.prepare(p) for p in photos])
-        return decide(fuse_views(probs), self.card, top_k, float(max_logits.mean()))
+        """Several views of one specimen fused into one prediction.
+
+        Probabilities are averaged; the open-set score is taken on the views' mean embedding.
+        """
+        out = self.run([self.prepare(p) for p in photos])
+        emb = out.embeddings
+        open_set = None
+        if emb is not None:
+            fused = l2_normalise(emb.mean(axis=0, keepdims=True))
+            scores = self.open_set_scores(fused)
+            open_set = scores[0] if scores else None
+        return decide(
+            fuse_views(out.probabilities), self.card, top_k, float(out.max_logits.mean()), open_set, emb
+        )
 
 
 def load_classifier(path: str | Path, provider: str | None = None) -> Classifier:

@@ -8,13 +8,22 @@ model knows": the thresholds were fitted on validation photos by the trainer, so
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from shellgui.core.inference.openset import OpenSetScore
 from shellgui.core.modelcard import ModelCard
 
 UNCERTAIN = "uncertain — possibly not a taxon this model knows"
+NOT_KNOWN = "not something this model knows"
+#: The rank of an open-set refusal: the photo is far from every photo the model learned from.
+UNKNOWN_RANK = "unknown"
+
+
+def not_known_words(bank_photos: int) -> str:
+    """The plain-words reason of an open-set refusal."""
+    return f"{NOT_KNOWN} — looks unlike any of the {bank_photos} photos this model learned from"
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,12 @@ class Prediction:
         score: the probability of the decided taxon (or of the best label when uncertain).
         certainty: plain words: ``"confident"``, ``"likely"`` or the uncertain message.
         unfamiliar: the photo looks unlike anything the model was trained on (its logits are below the
-            card's out-of-distribution floor), so it is answered "uncertain" whatever the percentages say.
+            card's out-of-distribution floor, or it is far from the model's reference bank), so it is not
+            named whatever the percentages say.
+        open_set: the k-NN distance to the model's reference bank (models with an embedding and a bank).
+        hint: for an open-set refusal, the nearest known taxon: a hint, never an identification.
+        embeddings: ``(views, D)`` embeddings of the photos behind this answer (models with an embedding
+            output); not part of the answer's equality or its JSON.
     """
 
     top_k: tuple[TaxonScore, ...]
@@ -50,10 +64,29 @@ class Prediction:
     score: float
     certainty: str
     unfamiliar: bool = False
+    open_set: OpenSetScore | None = None
+    hint: str | None = None
+    embeddings: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def not_known(self) -> bool:
+        """The open-set answer: the photo is far from everything the model learned from."""
+        return self.rank == UNKNOWN_RANK
+
+    @property
+    def embedding(self) -> np.ndarray | None:
+        """One L2-normalised ``(D,)`` embedding for the answer (the views' mean for a specimen)."""
+        if self.embeddings is None or len(self.embeddings) == 0:
+            return None
+        mean = np.asarray(self.embeddings, dtype=np.float32).mean(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
     @property
     def summary(self) -> str:
         """One line: ``"Bistolida diauges (species, 93%, confident)"`` or the uncertain message."""
+        if self.not_known:
+            hint = f" (nearest known taxon, not an identification: {self.hint})" if self.hint else ""
+            return f"{self.certainty}{hint}"
         if self.taxon is None:
             best = self.top_k[0]
             unlike = "; the photo looks unlike the training photos" if self.unfamiliar else ""
@@ -67,6 +100,9 @@ class Prediction:
             "score": round(self.score, 6),
             "certainty": self.certainty,
             "unfamiliar": self.unfamiliar,
+            "not_known": self.not_known,
+            "hint": self.hint,
+            "open_set": None if self.open_set is None else self.open_set.to_dict(),
             "top_k": [
                 {"name": t.name, "label": t.label, "rank": t.rank, "probability": round(t.probability, 6)}
                 for t in self.top_k
@@ -106,15 +142,26 @@ def certainty_words(probability: float, threshold: float) -> str:
 
 
 def decide(
-    probabilities: np.ndarray, card: ModelCard, top_k: int = 5, max_logit: float | None = None
+    probabilities: np.ndarray,
+    card: ModelCard,
+    top_k: int = 5,
+    max_logit: float | None = None,
+    open_set: OpenSetScore | None = None,
+    embeddings: np.ndarray | None = None,
 ) -> Prediction:
     """Build the answer for one calibrated probability vector.
+
+    The open-set check comes first: a photo farther from the reference bank than the card's threshold is
+    answered "not something this model knows" (rank ``"unknown"``), with the nearest known taxon as a hint
+    only. Then the max-logit floor, then the finest rank whose probability clears its threshold.
 
     Args:
         probabilities: shape ``(num_classes,)``, summing to 1.
         card: the model card (taxonomy and thresholds).
         top_k: how many labels to list.
         max_logit: the highest raw logit, checked against the card's out-of-distribution floor.
+        open_set: the photo's k-NN distance to the model's reference bank, when the model has one.
+        embeddings: the photos' embeddings, carried on the answer for similar-specimen search.
     """
     probs = np.asarray(probabilities, dtype=np.float64)
     order = np.argsort(-probs, kind="stable")[: max(1, top_k)]
@@ -123,35 +170,41 @@ def decide(
     )
     genera = tuple(_roll_up(probs, card, "genus"))
     families = tuple(_roll_up(probs, card, "family"))
-    thresholds = card.thresholds
-    best = top[0]
+    taxon, rank, score, certainty = _decision(top[0], genera, families, card)
+    unfamiliar, hint = False, None
     floor = card.ood_logit_floor
-    if floor is not None and max_logit is not None and max_logit < floor:
-        return Prediction(
-            top, genera, families, None, "uncertain", best.probability, UNCERTAIN, unfamiliar=True
-        )
+    if open_set is not None and open_set.unknown:
+        taxon, rank, score = None, UNKNOWN_RANK, top[0].probability
+        certainty, unfamiliar = not_known_words(open_set.bank_photos), True
+        hint = card.taxa[open_set.nearest_label].name
+    elif floor is not None and max_logit is not None and max_logit < floor:
+        taxon, rank, score, certainty, unfamiliar = None, "uncertain", top[0].probability, UNCERTAIN, True
+    return Prediction(
+        top,
+        genera,
+        families,
+        taxon,
+        rank,
+        score,
+        certainty,
+        unfamiliar=unfamiliar,
+        open_set=open_set,
+        hint=hint,
+        embeddings=embeddings,
+    )
+
+
+def _decision(
+    best: TaxonScore, genera: tuple[TaxonScore, ...], families: tuple[TaxonScore, ...], card: ModelCard
+) -> tuple[str | None, str, float, str]:
+    """The finest rank whose probability clears the card's threshold: (taxon, rank, score, certainty)."""
+    thresholds = card.thresholds
     if best.rank == "species" and best.probability >= thresholds.get("species", 1.01):
-        t = thresholds["species"]
-        return Prediction(
-            top,
-            genera,
-            families,
-            best.name,
-            "species",
-            best.probability,
-            certainty_words(best.probability, t),
-        )
+        words = certainty_words(best.probability, thresholds["species"])
+        return best.name, "species", best.probability, words
     for rank, ranked in (("genus", genera), ("family", families)):
         if ranked and ranked[0].probability >= thresholds.get(rank, 1.01):
             winner = ranked[0]
             name = f"{winner.name} sp." if rank == "genus" else winner.name
-            return Prediction(
-                top,
-                genera,
-                families,
-                name,
-                rank,
-                winner.probability,
-                certainty_words(winner.probability, thresholds[rank]),
-            )
-    return Prediction(top, genera, families, None, "uncertain", best.probability, UNCERTAIN)
+            return name, rank, winner.probability, certainty_words(winner.probability, thresholds[rank])
+    return None, "uncertain", best.probability, UNCERTAIN

@@ -1,15 +1,15 @@
 """Photos: the hash of what the pixels are decoded from (a photo edited in place is the same photo), and
 sizes of files over 2 GiB (BigInteger, for PostgreSQL).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
