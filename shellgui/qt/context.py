@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QInputDialog, QWidget
 
 from shellgui.core.catalog import Catalog
 from shellgui.core.inference import Classifier
 from shellgui.core.models import resolve_model
 from shellgui.core.settings import Settings
-from shellgui.qt.workers import Task, start
+from shellgui.qt.workers import QueryRunner, Task, start
 
 
 class AppContext(QObject):
@@ -35,6 +35,7 @@ class AppContext(QObject):
         self.catalog = catalog
         self.classifier: Classifier | None = None
         self._tasks: set[Task] = set()
+        self.queries = QueryRunner(self)
 
     @property
     def user_name(self) -> str:
@@ -62,6 +63,8 @@ class AppContext(QObject):
 
     def keep(self, task: Task) -> Task:
         """Hold a reference to a running task until it finishes, then start it."""
+        if self.queries.closing:
+            return task  # quitting: start nothing new
         self._tasks.add(task)
         task.signals.finished.connect(lambda: self._tasks.discard(task))
         return start(task)
@@ -85,10 +88,22 @@ class AppContext(QObject):
 
     def open_catalog(self, path_or_url: str) -> None:
         """Switch catalogues (raises a ShellguiError on failure, keeping the old one)."""
-        new = Catalog(path_or_url or None)
-        self.catalog.close()
-        self.catalog = new
+        self.use_catalog(Catalog(path_or_url or None))
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Switch to an already opened catalogue. Queries still running on the old one finish on their
+        own connections (``dispose`` closes only idle ones); their answers are dropped as stale."""
+        old, self.catalog = self.catalog, catalog
+        if old is not catalog:
+            old.close()
         self.catalog_changed.emit()
+
+    def shutdown(self, timeout_ms: int = 3000) -> bool:
+        """Stop starting work, drop queued work, and wait (bounded) for what runs; True when all ended."""
+        queries_done = self.queries.shutdown(timeout_ms)
+        pool = QThreadPool.globalInstance()
+        pool.clear()
+        return pool.waitForDone(timeout_ms) and queries_done
 
     def model_path(self) -> Path | None:
         return Path(self.classifier.path) if self.classifier else None

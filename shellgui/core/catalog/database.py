@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: How long to wait for another program holding the SQLite file before saying it is locked.
 SQLITE_TIMEOUT_S = 10.0
+#: How long to wait for a catalogue server to answer (an unreachable host otherwise waits minutes).
+SERVER_CONNECT_TIMEOUT_S = 10
 #: Whole-transaction attempts when the database is busy or a concurrent writer conflicted.
 WRITE_ATTEMPTS = 8
 #: Key of the PostgreSQL advisory lock held while the schema is created or upgraded.
@@ -115,6 +117,8 @@ def _engine_for(url: URL) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
         return engine
     connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = SERVER_CONNECT_TIMEOUT_S
     if _read_only(url):
         url = url.difference_update_query(["mode"])
         if url.get_backend_name() == "postgresql":

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shellgui.core.catalog import browse
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
@@ -159,3 +160,24 @@ def specimen_detail(catalog: Catalog, specimen_id: int) -> SpecimenDetail | None
             tuple(repo.history(session, specimen_id)),
             tuple(_audit_record(row) for row in log),
         )
+
+
+# -- the catalogue table, a page at a time ----------------------------------------------------------------
+def catalogue_page(
+    catalog: Catalog,
+    where: browse.SpecimenFilter = browse.SpecimenFilter(),
+    sort: browse.SpecimenSort = browse.SpecimenSort(),
+    offset: int = 0,
+    limit: int = 200,
+    count: bool = False,
+) -> tuple[int | None, list[SpecimenRow]]:
+    """One page of the catalogue table, and (with ``count=True``) how many specimens match in all."""
+    with catalog.session() as session:
+        total = browse.count_specimens(session, where) if count else None
+        return total, browse.specimen_page(session, where, sort, offset, limit)
+
+
+def catalogue_thumbnails(catalog: Catalog, specimen_ids: Iterable[int]) -> dict[int, bytes]:
+    """The thumbnails of these specimens' first photos (for the rows on screen)."""
+    with catalog.session() as session:
+        return browse.thumbnails(session, specimen_ids)

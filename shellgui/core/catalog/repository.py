@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from shellgui.core.catalog.browse import SpecimenRow as SpecimenRow  # re-exported: the row type of listings
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
     PREDICTED,
@@ -56,26 +57,6 @@ class IdentificationRecord:
     def decided(self) -> bool:
         """A taxon the model (or a person) decided on; ``False`` for an "uncertain" answer."""
         return self.taxon is not None or self.not_identifiable
-
-
-@dataclass(frozen=True)
-class SpecimenRow:
-    """One line of the catalogue table: a specimen with its current identification and first photo."""
-
-    specimen_id: int
-    catalog_number: str | None
-    locality: str | None
-    collector: str | None
-    collected_on: str | None
-    notes: str | None
-    taxon: str | None
-    rank: str | None
-    score: float | None
-    verification_status: str | None
-    photo_path: str | None
-    photo_count: int
-    thumbnail: bytes | None
-    identified_at: datetime | None
 
 
 def identification_record(row: Identification) -> IdentificationRecord:

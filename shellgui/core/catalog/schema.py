@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -45,6 +46,12 @@ class Specimen(Base):
     """A specimen or lot: one shell (or a lot of shells) with its collection data."""
 
     __tablename__ = "specimens"
+    # Sorting the catalogue table by these columns walks an index and stops after one page.
+    __table_args__ = (
+        Index("ix_specimens_locality", "locality"),
+        Index("ix_specimens_collector", "collector"),
+        Index("ix_specimens_collected_on", "collected_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     catalog_number: Mapped[str | None] = mapped_column(String(64), unique=True, info=TYPED)
@@ -123,6 +130,8 @@ class Identification(Base):
     """One identification of a specimen; the newest is current, all are kept as its history."""
 
     __tablename__ = "identifications"
+    # A specimen's current identification is its newest: one probe of this index (see catalog.browse).
+    __table_args__ = (Index("ix_identifications_specimen_newest", "specimen_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
