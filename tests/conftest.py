@@ -58,13 +58,21 @@ def colour_photos(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def postgres():  # type: ignore[no-untyped-def]
     """The session's PostgreSQL server (started on first use, deleted at the end)."""
+    import shutil
+    import tempfile
+
     from pgtest import PostgresForTests
 
-    server = PostgresForTests(tmp_path_factory.mktemp("pg") / "data")
+    # Not under pytest's own temporary tree: as root, pgserver runs the server as an unprivileged
+    # user, and pytest makes its tree private (0700) again whenever a pytest session starts.
+    folder = Path(tempfile.mkdtemp(prefix="shellgui-pg-"))
+    folder.chmod(0o755)
+    server = PostgresForTests(folder / "data")
     yield server
     server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

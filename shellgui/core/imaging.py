@@ -12,6 +12,7 @@ import errno
 import hashlib
 import io
 import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -95,9 +96,12 @@ def read_photo_file(path: str | os.PathLike[str]) -> PhotoFile:
     """
     spath = os.fspath(path)
     try:
-        size = os.stat(spath).st_size
-        if os.path.isdir(spath):
+        st = os.stat(spath)
+        size = st.st_size
+        if stat.S_ISDIR(st.st_mode):
             raise PhotoError("directory", spath, "is a folder, not a photo")
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+            raise PhotoError("not_a_file", spath, "not a regular file (a pipe, device or socket)")
         if size == 0:
             raise PhotoError("empty", spath, "the file is empty (0 bytes)")
         if size > SINGLE_READ_BYTES:

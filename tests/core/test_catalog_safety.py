@@ -216,3 +216,12 @@ def test_the_photo_is_read_once(tmp_path: Path, tiny_model: Path, colour_photos:
 
     with catalog.session() as s:
         assert s.scalars(select(Photo.sha256)).one() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_fifo_named_jpg_is_never_opened(tmp_path: Path) -> None:
+    from shellgui.core.errors import PhotoError
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(PhotoError, match="not a regular file"):
+        open_photo(fifo)  # would block for ever if it were opened
