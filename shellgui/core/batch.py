@@ -3,8 +3,8 @@
 Decoding and hashing run in worker threads while the model runs batches on the calling thread. Every
 batch is committed in its own short transaction together with the run's bookkeeping, so a cancel or a
 ``kill -9`` loses at most the batch in flight, and resuming never redoes a finished photo. Several
-processes may catalogue overlapping folders (or resume the same run) at once: photos and run items are
-claimed with ``INSERT ... ON CONFLICT DO NOTHING``, so each photo is stored once and nobody fails.
+processes may catalogue overlapping folders (or resume the same run) at once: writers take turns, and
+photos and run items are claimed with ``INSERT ... ON CONFLICT DO NOTHING``, so each photo is stored once.
 """
 
 from __future__ import annotations
@@ -22,14 +22,19 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from shellgui.core.binding import NO_MATCH, PhotoBinder
 from shellgui.core.catalog import claims
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
-from shellgui.core.catalog.schema import CatalogRun, Photo, RunItem, Specimen, utcnow
+from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
+from shellgui.core.identify import BATCH_SIZE_RANGE
 from shellgui.core.imaging import PhotoInfo, is_photo_name, make_thumbnail, open_photo, read_photo_file
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
+from shellgui.core.taxonomy import NameBackbone, load_backbone
 
 DONE, FAILED, DUPLICATE = "done", "failed", "duplicate"
 RUNNING, CANCELLED, COMPLETED = "running", "cancelled", "completed"
@@ -46,6 +51,7 @@ class ItemResult:
     taxon: str | None = None
     score: float | None = None
     certainty: str | None = None
+    label_note: str | None = None  # why a folder label was not recorded
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,44 @@ class BatchProgress:
     @property
     def settled(self) -> int:
         return self.done + self.failed + self.skipped
+
+
+@dataclass(frozen=True)
+class FolderLabels:
+    """Record each photo's folder name as a checked taxon (a collection already sorted by species).
+
+    Attributes:
+        root: the catalogued folder; photos directly in it get no label.
+        by: the person vouching for the sorting (``identifiedBy``).
+        backbone: names to check the folder names against.
+    """
+
+    root: str
+    by: str
+    backbone: NameBackbone
+
+    def label(self, path: str) -> str | None:
+        """The folder name that labels ``path`` (``Bolinus_brandaris``), or None for a photo in the root."""
+        parent = Path(path).parent
+        return None if parent == Path(self.root) else parent.name
+
+
+NO_LABEL = "lies directly in the catalogued folder: no folder name to label it with"
+
+
+def _label(session: Session, labels: FolderLabels, specimen_id: int, path: str) -> str | None:
+    """Record the folder label unless someone already checked the specimen; returns a note or None."""
+    name = labels.label(path)
+    if name is None:
+        return NO_LABEL
+    decision, _ = checked_decision(name, backbone=labels.backbone, remarks="from its folder name")
+    current = repo.current_identification(session, specimen_id)
+    if current is not None and current.verification_status == VALIDATED:
+        if current.taxon == decision.taxon:
+            return None
+        return f"not labelled {name!r}: already checked as {current.taxon or 'not identifiable'}"
+    decide_in(session, specimen_id, decision, labels.by)
+    return None
 
 
 @dataclass
@@ -103,23 +147,29 @@ def find_photos(folder: str | os.PathLike[str]) -> list[str]:
 
 
 def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _Loaded:
+    """Hash, decode and prepare one file on a worker thread. Whatever goes wrong is this file's
+    failure, recorded with its reason: never an exception that would stop the run."""
     item = _Loaded(path)
     try:
-        source = read_photo_file(path)  # read once: hashed, then decoded from the same bytes
-    except PhotoError as exc:
-        item.error = exc.reason
-        return item
-    item.size, item.sha256 = source.size, source.sha256
-    if item.sha256 in known_hashes:
-        item.duplicate = True
-        return item
-    try:
+        source = read_photo_file(path)  # read once (never a FIFO or device): hashed, then decoded
+        item.sha256, item.size = source.sha256, source.size
+        if item.sha256 in known_hashes:
+            item.duplicate = True
+            return item
         photo = open_photo(source, min_side=classifier.min_decode_side)
         item.info, item.pixel_sha256 = photo.info, photo.pixel_sha256
         item.array = classifier.prepare(photo)
         item.thumbnail = make_thumbnail(photo.image)
     except PhotoError as exc:
         item.error = exc.reason
+    except OSError as exc:
+        item.error = f"cannot be read ({exc.strerror or exc})"
+    except MemoryError:
+        item.error = "not enough memory to prepare this photo"
+    except Exception as exc:  # a decoder or preprocessing bug on a hostile file
+        item.error = f"the photo cannot be prepared ({type(exc).__name__}: {str(exc)[:120]})"
+    if item.error is not None:
+        item.array = item.thumbnail = None
     return item
 
 
@@ -160,73 +210,39 @@ def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: boo
     return catalog.write(work)
 
 
-def _settle(
-    session: Session, run_id: int, item: _Loaded, prediction: Prediction | None, stamp: repo.ModelStamp
-) -> ItemResult | None:
-    """Record one file of a run; ``None`` when another process running the same run settled it first."""
-    if item.duplicate:
-        known = claims.find_photo(session, item.sha256, None, item.path, item.size) if item.sha256 else None
-        return _duplicate(session, run_id, item, known)
-    if item.array is None or prediction is None:
-        if claims.claim_run_item(session, run_id, item.path, FAILED, item.error) is None:
-            return None
-        return ItemResult(item.path, FAILED, item.error)
-    assert item.info is not None and item.sha256 is not None
-    claimed = claims.claim_run_item(session, run_id, item.path, DONE)
-    if claimed is None:
-        return None
-    known = claims.find_photo(session, item.sha256, item.pixel_sha256, item.path, item.size)
-    photo_id = None
-    if known is None:
-        specimen = repo.add_specimen(session)
-        photo_id = claims.insert_photo(
-            session,
-            specimen.id,
-            item.path,
-            item.sha256,
-            item.pixel_sha256,
-            item.size,
-            item.info,
-            item.thumbnail,
-        )
-        if photo_id is None:  # another writer stored the same photo a moment ago
-            session.execute(delete(Specimen).where(Specimen.id == specimen.id))
-            known = claims.find_photo(session, item.sha256, item.pixel_sha256, item.path, item.size)
-    if known is not None:
-        session.execute(delete(RunItem).where(RunItem.id == claimed))
-        return _duplicate(session, run_id, item, known)
-    repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
-    session.execute(update(RunItem).where(RunItem.id == claimed).values(photo_id=photo_id))
-    return ItemResult(
-        item.path, DONE, None, specimen.id, prediction.taxon, prediction.score, prediction.certainty
-    )
-
-
-def _duplicate(
-    session: Session, run_id: int, item: _Loaded, known: claims.KnownPhoto | None
-) -> ItemResult | None:
-    how = known.how if known else claims.SAME
-    reason = claims.SAME if how == claims.SAME else f"same photo, {how}"
-    photo_id = known.photo_id if known else None
-    if claims.claim_run_item(session, run_id, item.path, DUPLICATE, reason, photo_id) is None:
-        return None
-    return ItemResult(item.path, DUPLICATE, reason, known.specimen_id if known else None)
+def _bound_specimen(session: Session, binder: PhotoBinder, path: str) -> Specimen | str:
+    """The existing specimen a photo's name binds it to, or why there is none."""
+    numbers = binder.candidates(path)
+    if not numbers:
+        return NO_MATCH
+    for number in numbers:
+        specimen = session.scalar(select(Specimen).where(Specimen.catalog_number == number))
+        if specimen is not None:
+            return specimen
+    return f"matches no record: catalogue number {' or '.join(numbers)} is not in the catalogue"
 
 
 def _commit(
-    catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[_Loaded], top_k: int, total: int
+    catalog: Catalog,
+    run_id: int,
+    classifier: Classifier,
+    loaded: list[_Loaded],
+    top_k: int,
+    total: int,
+    labels: FolderLabels | None = None,
+    binder: PhotoBinder | None = None,
 ) -> tuple[list[ItemResult], CatalogRun]:
     """Identify the decoded photos of a batch and record everything in one transaction."""
     good = [x for x in loaded if x.array is not None and not x.duplicate]
     answers = classifier.predict([x.array for x in good if x.array is not None], top_k)
     predictions = {id(x): p for x, p in zip(good, answers)}
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
-    # One order for every writer: concurrent batches then wait for each other instead of deadlocking.
-    # (Copies come after the photo they copy.)
+    # One order for every writer, copies after the photo they copy.
     ordered = sorted(loaded, key=lambda x: (x.duplicate, x.sha256 or "", x.path))
 
     def work(session: Session) -> tuple[list[ItemResult], CatalogRun]:
-        settled = [_settle(session, run_id, item, predictions.get(id(item)), stamp) for item in ordered]
+        settle = _Settle(session, run_id, stamp, labels, binder)
+        settled = [settle(item, predictions.get(id(item))) for item in ordered]
         claims.recount_run(session, run_id, total, (DONE, FAILED, DUPLICATE))
         run = session.get(CatalogRun, run_id)
         assert run is not None
@@ -235,6 +251,82 @@ def _commit(
         return [r for r in settled if r is not None], run
 
     return catalog.write(work)
+
+
+@dataclass
+class _Settle:
+    """Records one file of a run inside the batch's transaction; ``None`` when another process running
+    the same run settled that file first."""
+
+    session: Session
+    run_id: int
+    stamp: repo.ModelStamp
+    labels: FolderLabels | None
+    binder: PhotoBinder | None
+
+    def __call__(self, item: _Loaded, prediction: Prediction | None) -> ItemResult | None:
+        session = self.session
+        if item.duplicate:
+            known = (
+                claims.find_photo(session, item.sha256, None, item.path, item.size) if item.sha256 else None
+            )
+            return self.duplicate(item, known)
+        if item.array is None or prediction is None:
+            return self.failed(item.path, item.error)
+        assert item.info is not None and item.sha256 is not None
+        bound = _bound_specimen(session, self.binder, item.path) if self.binder is not None else None
+        if isinstance(bound, str):
+            return self.failed(item.path, bound)
+        claimed = claims.claim_run_item(session, self.run_id, item.path, DONE)
+        if claimed is None:
+            return None
+        known = claims.find_photo(session, item.sha256, item.pixel_sha256, item.path, item.size)
+        if known is None:
+            specimen = bound or repo.add_specimen(session)
+            photo_id = claims.insert_photo(
+                session,
+                specimen.id,
+                item.path,
+                item.sha256,
+                item.pixel_sha256,
+                item.size,
+                item.info,
+                item.thumbnail,
+            )
+            if photo_id is None:  # stored by another writer a moment ago (one that does not take turns)
+                if bound is None:
+                    session.execute(delete(Specimen).where(Specimen.id == specimen.id))
+                known = claims.find_photo(session, item.sha256, item.pixel_sha256, item.path, item.size)
+        if known is not None:
+            session.execute(delete(RunItem).where(RunItem.id == claimed))
+            return self.duplicate(item, known)
+        current = repo.current_identification(session, specimen.id) if bound else None
+        if current is None or current.verification_status != VALIDATED:  # never over a check
+            repo.add_machine_identification(session, specimen.id, prediction, self.stamp, run_id=self.run_id)
+        note = _label(session, self.labels, specimen.id, item.path) if self.labels is not None else None
+        session.execute(update(RunItem).where(RunItem.id == claimed).values(photo_id=photo_id))
+        return ItemResult(
+            item.path, DONE, None, specimen.id, prediction.taxon, prediction.score, prediction.certainty, note
+        )
+
+    def failed(self, path: str, reason: str | None) -> ItemResult | None:
+        if claims.claim_run_item(self.session, self.run_id, path, FAILED, reason) is None:
+            return None
+        return ItemResult(path, FAILED, reason)
+
+    def duplicate(self, item: _Loaded, known: claims.KnownPhoto | None) -> ItemResult | None:
+        how = known.how if known else claims.SAME
+        reason = claims.SAME if how == claims.SAME else f"same photo, {how}"
+        photo_id = known.photo_id if known else None
+        if claims.claim_run_item(self.session, self.run_id, item.path, DUPLICATE, reason, photo_id) is None:
+            return None
+        specimen_id = known.specimen_id if known else None
+        note = (
+            _label(self.session, self.labels, specimen_id, item.path)
+            if self.labels is not None and specimen_id is not None
+            else None
+        )
+        return ItemResult(item.path, DUPLICATE, reason, specimen_id, label_note=note)
 
 
 def catalogue_folder(
@@ -246,6 +338,8 @@ def catalogue_folder(
     resume: bool = True,
     workers: int = 2,
     top_k: int = 5,
+    label_by: str | None = None,
+    bind: PhotoBinder | None = None,
 ) -> Iterator[BatchProgress]:
     """Identify and catalogue every photo under ``folder``.
 
@@ -258,13 +352,22 @@ def catalogue_folder(
         resume: continue the newest unfinished run of this folder and model instead of starting anew.
         workers: decoding threads.
         top_k: taxa kept per identification.
+        label_by: record each photo's folder name as a checked taxon (``ValidatedByHuman``) by this
+            person, after the model's answer; photos already in the catalogue are labelled too, unless
+            someone already checked them (then the disagreement is reported in the item's reason).
+        bind: attach each photo to the existing specimen its file name names (several views each) instead
+            of making a specimen per photo; a photo that names no catalogued specimen fails with the reason.
 
     Yields:
         :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
         ``cancelled``.
     """
+    low, high = BATCH_SIZE_RANGE
+    if not low <= batch_size <= high:
+        raise UsageError(f"the batch size must be between {low} and {high}, not {batch_size}")
     root = str(Path(folder).absolute())
     paths = find_photos(root)
+    labels = FolderLabels(root, label_by, load_backbone()) if label_by else None
     run_id, settled = _open_run(catalog, root, classifier, resume)
     pending = [p for p in paths if p not in settled]
     with catalog.session() as session:
@@ -299,7 +402,7 @@ def catalogue_folder(
                 seen_in_run.add(item.sha256)
             batch.append(item)
             if len(batch) >= batch_size or not queue:
-                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
                 processed_now += len(batch)
                 batch = []
                 elapsed = time.monotonic() - started
@@ -319,7 +422,7 @@ def catalogue_folder(
         for future in queue:
             future.cancel()
         if batch:  # cancelled with photos decoded: keep that work rather than redo it on resume
-            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
             counts = _counts(catalog, run_id)
             yield BatchProgress(
                 run_id, RUNNING, len(paths), *counts, time.monotonic() - started, None, tuple(results)
