@@ -62,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
 
+    sim = sub.add_parser(
+        "similar",
+        parents=[common, model_opt],
+        help="similar specimens from your catalogue for a photo, or the catalogue's review flags",
+    )
+    sim.add_argument("photo", nargs="?", metavar="PHOTO")
+    sim.add_argument("--count", type=int, default=6, metavar="N", help="how many specimens (default 6)")
+    sim.add_argument(
+        "--flags", action="store_true", help="list likely mislabels and near-duplicate photos instead"
+    )
+    sim.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     mod = sub.add_parser("models", help="list installed models, or show one model's card")
     mod.add_argument(
         "--card", metavar="MODEL", nargs="?", const="", help="print the card (default model if empty)"
@@ -107,6 +119,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
     catalog = None if args.no_record or not outcome.results else _catalog(args)
     by_path = {p.path: p for p in photos}
     out = []
+    memories = []
     for result in outcome.results:
         specimen_id = None
         if catalog is not None:
@@ -122,7 +135,20 @@ def cmd_identify(args: argparse.Namespace) -> int:
                 result.prediction,
                 **{k: v for k, v in fields.items() if v},
             )
-        out.append({"photos": list(result.paths), "specimen_id": specimen_id, **result.prediction.to_dict()})
+        memory = None
+        if catalog is not None:
+            from shellgui.core.memory import consult_collection
+
+            memory = consult_collection(catalog, classifier, result.prediction, exclude_specimen=specimen_id)
+        memories.append(memory)
+        out.append(
+            {
+                "photos": list(result.paths),
+                "specimen_id": specimen_id,
+                **result.prediction.to_dict(),
+                **(memory.to_dict() if memory else {}),
+            }
+        )
     if args.json:
         print(
             json.dumps(
@@ -140,16 +166,90 @@ def cmd_identify(args: argparse.Namespace) -> int:
             )
         )
     else:
-        for result in outcome.results:
+        for result, memory in zip(outcome.results, memories):
             print(", ".join(result.paths))
             print(f"  {result.prediction.summary}")
             for t in result.prediction.top_k:
                 print(f"    {t.probability:6.1%}  {t.name}")
+            if memory is not None:
+                _print_memory(memory)
         if outcome.results:
             print(f"(model {classifier.name} {classifier.version} on {classifier.device})")
     for error in outcome.errors:
         _fail(str(error))
     return EXIT_SOME_FAILED if outcome.errors else EXIT_OK
+
+
+def _print_memory(memory) -> None:  # type: ignore[no-untyped-def]
+    for candidate in memory.candidates:
+        print(f"  {candidate.summary}")
+    if memory.similar:
+        print("  similar specimens in your catalogue (checked first):")
+    for s in memory.similar:
+        mark = "checked" if s.checked else "machine"
+        name = s.taxon or "no taxon"
+        number = s.catalog_number or f"specimen {s.specimen_id}"
+        print(f"    {s.distance:6.3f}  {name} [{mark}]  {number}  {s.photo_path}")
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from shellgui.core.catalog.repository import find_photo_by_hash
+    from shellgui.core.errors import UsageError
+    from shellgui.core.identify import identify_paths
+    from shellgui.core.imaging import file_sha256
+    from shellgui.core.memory import consult_collection, embed_missing_photos
+    from shellgui.core.review_flags import review_flags
+
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    if not args.flags and not args.photo:
+        raise UsageError("give a PHOTO, or --flags for the catalogue's review flags")
+    classifier = _classifier(args)
+    if not classifier.has_embedding:
+        raise UsageError(
+            f"the model {classifier.name} {classifier.version} has no embedding output, so it cannot compare "
+            "photos; use a model trained with this shellgui-train"
+        )
+    catalog = _catalog(args)
+    bar = None
+    for done, failed, total in embed_missing_photos(catalog, classifier):
+        if bar is None:
+            bar = tqdm(total=total, unit="photo", desc="Embedding catalogued photos", file=sys.stderr)
+        bar.update(done + failed - bar.n)
+    if bar is not None:
+        bar.close()
+    if args.flags:
+        flags = review_flags(catalog, classifier.sha256)
+        if args.json:
+            print(json.dumps({"flags": [f.to_dict() for f in flags]}, indent=2, ensure_ascii=False))
+        else:
+            for flag in flags:
+                print(flag.message)
+            print(f"{len(flags)} review flags (model {classifier.name} {classifier.version})")
+        return EXIT_OK
+    _photos, outcome = identify_paths(classifier, [args.photo])
+    if not outcome.results:
+        for error in outcome.errors:
+            _fail(str(error))
+        return EXIT_SOME_FAILED
+    prediction = outcome.results[0].prediction
+    with catalog.session() as session:  # a photo already catalogued is not its own similar specimen
+        same = find_photo_by_hash(session, file_sha256(args.photo))
+        own = same.specimen_id if same is not None else None
+    memory = consult_collection(catalog, classifier, prediction, exclude_specimen=own, count=args.count)
+    assert memory is not None
+    if args.json:
+        body = {"photo": args.photo, "answer": prediction.to_dict(), **memory.to_dict()}
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        print(args.photo)
+        print(f"  {prediction.summary}")
+        _print_memory(memory)
+        if not memory.similar:
+            print("  no catalogued photo to compare with yet")
+    return EXIT_OK
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -224,7 +324,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from shellgui.core.models import install_model, installed_models, read_card_from_file, resolve_model
+    from shellgui.core.models import (
+        install_model,
+        installed_models,
+        open_set_words,
+        read_card_from_file,
+        resolve_model,
+    )
 
     if args.install:
         target = install_model(Path(args.install))
@@ -247,10 +353,17 @@ def cmd_models(args: argparse.Namespace) -> int:
             if "test_photos" in m.card.metrics:
                 metrics += f" on {int(m.card.metrics['test_photos'])} held-out photos"
             print(f"    {m.card.num_classes} taxa; {metrics or 'no metrics recorded'}")
+            print(f"    {open_set_words(m.card)}")
     return EXIT_OK
 
 
-COMMANDS = {"identify": cmd_identify, "catalog": cmd_catalog, "export": cmd_export, "models": cmd_models}
+COMMANDS = {
+    "identify": cmd_identify,
+    "catalog": cmd_catalog,
+    "export": cmd_export,
+    "models": cmd_models,
+    "similar": cmd_similar,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

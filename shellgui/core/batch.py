@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.schema import CatalogRun, Photo, RunItem, utcnow
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
@@ -194,6 +195,8 @@ def _commit(
                     session, specimen, item.path, item.sha256, item.size, item.info, item.thumbnail
                 )
                 repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
+                if prediction.embeddings is not None:
+                    store_embedding(session, photo.id, stamp.sha256, prediction.embeddings[0])
                 session.add(RunItem(run_id=run_id, path=item.path, status=DONE, photo_id=photo.id))
                 run.done += 1
                 results.append(

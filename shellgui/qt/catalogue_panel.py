@@ -41,6 +41,7 @@ from shellgui.core.catalog import PREDICTED, VALIDATED
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.repository import SpecimenRow
 from shellgui.qt.context import AppContext
+from shellgui.qt.similar_view import similar_to_specimen
 from shellgui.qt.workers import Task
 
 COLUMNS = [
@@ -186,6 +187,8 @@ class SpecimenDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(QLabel("Identification history (oldest first)"))
         layout.addWidget(table)
+        self.similar = similar_to_specimen(context, specimen_id)
+        layout.addWidget(self.similar)
         layout.addWidget(buttons)
         self.history_table = table
 

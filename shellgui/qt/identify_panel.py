@@ -28,12 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.database import Catalog
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
+from shellgui.core.memory import CollectionAnswer, consult_collection
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
+from shellgui.qt.similar_view import SimilarView
 from shellgui.qt.workers import Task
 
 
@@ -46,14 +49,31 @@ class IdentifyJob:
     photos: dict[str, Photo]
     previews: dict[str, QImage] = field(default_factory=dict)
     model_line: str = ""
+    #: What the catalogue says about each result (similar specimens, few-shot candidates).
+    memories: list[CollectionAnswer | None] = field(default_factory=list)
 
 
-def run_identify(classifier: Classifier, paths: Sequence[str], as_specimen: bool, top_k: int) -> IdentifyJob:
+def run_identify(
+    classifier: Classifier,
+    paths: Sequence[str],
+    as_specimen: bool,
+    top_k: int,
+    catalog: Catalog | None = None,
+) -> IdentifyJob:
     photos, outcome = identify_paths(classifier, paths, as_specimen=as_specimen, top_k=top_k)
     previews = {p.path: load_preview(p.path) for p in photos}
     line = f"Model {classifier.name} {classifier.version} · {classifier.device}"
+    memories = [
+        consult_collection(catalog, classifier, r.prediction) if catalog is not None else None
+        for r in outcome.results
+    ]
     return IdentifyJob(
-        list(outcome.results), [str(e) for e in outcome.errors], {p.path: p for p in photos}, previews, line
+        list(outcome.results),
+        [str(e) for e in outcome.errors],
+        {p.path: p for p in photos},
+        previews,
+        line,
+        memories,
     )
 
 
@@ -118,6 +138,8 @@ class IdentifyPanel(QWidget):
         self.errors.setWordWrap(True)
         self.results = ResultsView()
         self.results.alternative_chosen.connect(self._choose)
+        self.similar = SimilarView()
+        self.similar.hide()
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -154,6 +176,7 @@ class IdentifyPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.results, 1)
+        right_layout.addWidget(self.similar)
         right_layout.addWidget(self._record_box())
 
         splitter = QSplitter()
@@ -224,7 +247,9 @@ class IdentifyPanel(QWidget):
         self.results.clear("Identifying…")
         self._set_record_enabled(False)
         together = self.together.isChecked() and len(paths) > 1
-        task = Task(run_identify, classifier, list(paths), together, self.context.settings.top_k)
+        task = Task(
+            run_identify, classifier, list(paths), together, self.context.settings.top_k, self.context.catalog
+        )
         task.signals.result.connect(self._show_job)
         task.signals.error.connect(self._failed)
         task.signals.finished.connect(self.busy.hide)
@@ -242,7 +267,8 @@ class IdentifyPanel(QWidget):
             label = Path(result.paths[0]).name
             if len(result.paths) > 1:
                 label += f"\n+ {len(result.paths) - 1} more view{'s' if len(result.paths) > 2 else ''}"
-            item = QListWidgetItem(f"{label}\n→ {result.prediction.taxon or 'uncertain'}")
+            answer = result.prediction.taxon or ("not known" if result.prediction.not_known else "uncertain")
+            item = QListWidgetItem(f"{label}\n→ {answer}")
             item.setToolTip("\n".join(result.paths))
             self.items.addItem(item)
         self.errors.setText("\n".join(job.errors))
@@ -269,6 +295,9 @@ class IdentifyPanel(QWidget):
         self.next_view.setText(f"Next view (1 of {len(result.paths)})")
         self.preview.set_image(self.job.previews.get(result.paths[0]))
         self.results.show_prediction(result.prediction, self.job.model_line)
+        memory = self.job.memories[row] if row < len(self.job.memories) else None
+        self.similar.setVisible(memory is not None)
+        self.similar.show_answer(memory)
         best = result.prediction.taxon or result.prediction.top_k[0].name
         self.taxon.setText(best)
         self._set_record_enabled(True)

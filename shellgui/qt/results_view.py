@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,6 +24,18 @@ UNCERTAIN_COLOUR = "#b3261e"
 
 def headline_html(prediction: Prediction) -> str:
     """The big line: the decided taxon and how sure the model is, in words a collector uses."""
+    if prediction.not_known:
+        hint = (
+            f"<br><small>nearest known taxon — a hint, <b>not an identification</b>: "
+            f"<i>{html.escape(prediction.hint)}</i></small>"
+            if prediction.hint
+            else ""
+        )
+        reason = prediction.certainty.split(" — ", 1)[-1]
+        return (
+            f"<span style='color:{UNCERTAIN_COLOUR}; font-size:15pt'><b>Not something this model knows</b>"
+            f"</span><br><span style='color:{UNCERTAIN_COLOUR}'>{html.escape(reason)}</span>{hint}"
+        )
     if prediction.taxon is None:
         best = prediction.top_k[0]
         why = (

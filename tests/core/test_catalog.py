@@ -73,8 +73,14 @@ def test_upgrade_from_first_schema_keeps_data(tmp_path: Path) -> None:
         ]
         assert rows[0].thumbnail is None
         assert repo.history(s, rows[0].specimen_id)[0].remarks is None
+    from alembic.script import ScriptDirectory
+
+    from shellgui.core.catalog.database import MIGRATIONS
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     with catalog.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        assert conn.execute(text("SELECT count(*) FROM photo_embeddings")).scalar() == 0
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -75,8 +75,8 @@ def make_folder(root: Path, n: int) -> Path:
 
 def slow_model_down(monkeypatch, classifier, seconds: float) -> None:  # type: ignore[no-untyped-def]
     """Make each model run take longer, so a batch lasts long enough to cancel or to watch."""
-    fast = classifier.scores
-    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(seconds), fast(arrays))[1])
+    fast = classifier.run
+    monkeypatch.setattr(classifier, "run", lambda arrays: (time.sleep(seconds), fast(arrays))[1])
 
 
 def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -246,3 +246,34 @@ def test_window_geometry_is_kept_under_shellgui_home(window, shellgui_home: Path
     window.close()
     ini = shellgui_home / "config" / "window.ini"
     assert ini.is_file() and "geometry" in ini.read_text()
+
+
+def test_not_known_answer_and_similar_specimens(qtbot, window, tmp_path, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    from tinymodel import build_open_set_model
+
+    from shellgui.core.identify import identify_paths, record
+    from shellgui.core.inference import Classifier
+    from shellgui.qt.catalogue_panel import SpecimenDialog
+
+    model = build_open_set_model(tmp_path / "openset.onnx")
+    with qtbot.waitSignal(window.context.model_changed, timeout=10000):
+        window.context.load_model(str(model))
+    classifier = window.context.classifier
+    assert isinstance(classifier, Classifier) and classifier.can_refuse
+    photos, outcome = identify_paths(classifier, [colour_photos["red"]])
+    specimen = record(window.context.catalog, classifier, photos, outcome.results[0].prediction)
+    panel = window.identify_panel
+    magenta = tmp_path / "magenta.jpg"
+    Image.new("RGB", (64, 48), (230, 20, 230)).save(magenta)
+    drop(window, [magenta])
+    qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
+    text = panel.results.headline.text()
+    assert "Not something this model knows" in text and "9 photos this model learned from" in text
+    assert "not an identification" in text and "Redia rubra" in text
+    assert "not known" in panel.items.item(0).text()
+    assert panel.similar.isVisible() and panel.similar.list.count() == 1
+    assert "Redia rubra (unchecked)" in panel.similar.list.item(0).text()
+    dialog = SpecimenDialog(window.context, specimen)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "Looking" not in dialog.similar.note.text(), timeout=10000)
+    assert dialog.similar.note.text() == "No catalogued photo to compare with yet."
