@@ -1,6 +1,8 @@
-"""Desktop app timings: launch to a shown window, and drop to results on a 12-megapixel JPEG.
+"""Desktop app timings: launch to a shown window, drop to results on a 12-megapixel JPEG, and the
+Catalogue tab at 10,000 and 100,000 specimens (ours against the naive whole-catalogue path).
 
 xvfb-run -a python bench/bench_gui.py      # or QT_QPA_PLATFORM=offscreen python bench/bench_gui.py
+python bench/bench_gui.py --catalogue      # only the Catalogue tab
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import table, twelve_megapixel_jpegs
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+from common import OUT, table, twelve_megapixel_jpegs
 
 LAUNCH = """
 import time, sys
@@ -90,7 +93,181 @@ def drop_to_results() -> tuple[float, float]:
     return model_ready, statistics.median(runs)
 
 
+class BlockMonitor:
+    """The longest the GUI thread left a 5 ms timer waiting: how long the window froze."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer(interval=5)
+        self.timer.timeout.connect(self._tick)
+        self.last = time.perf_counter()
+        self.worst = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last)
+        self.last = now
+
+    def start(self) -> None:
+        self.last, self.worst = time.perf_counter(), 0.0
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.worst
+
+
+def _spin_until(done, timeout: float = 60.0) -> float:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    start = time.perf_counter()
+    while not done():
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("the catalogue view did not settle")
+    return time.perf_counter() - start
+
+
+def catalogue_ours(path: str) -> dict[str, tuple[float, float]]:
+    """Each step through the real window: (ms to a correct view, longest GUI-thread block in ms)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from shellgui.core.catalog import Catalog
+    from shellgui.core.settings import Settings
+    from shellgui.qt.context import AppContext
+    from shellgui.qt.main_window import MainWindow
+    from shellgui.qt.specimen_dialog import SpecimenDialog
+
+    context = AppContext(Settings(), Catalog(path))
+    window = MainWindow(context)
+    window.resize(1280, 800)
+    window.show()
+    panel = window.catalogue_panel
+    settled = lambda: not panel.model.busy and not panel.search_timer.isActive()  # noqa: E731
+    monitor = BlockMonitor()
+    results: dict[str, tuple[float, float]] = {}
+
+    def step(name: str, action, check) -> None:  # type: ignore[no-untyped-def]
+        monitor.start()
+        start = time.perf_counter()
+        action()
+        _spin_until(lambda: settled() and check())
+        results[name] = ((time.perf_counter() - start) * 1000, monitor.stop() * 1000)
+
+    step(
+        "open the Catalogue tab",
+        lambda: window.tabs.setCurrentWidget(panel),
+        lambda: panel.model.rowCount() > 0,
+    )
+    total = panel.model.total
+
+    def type_search() -> None:  # a fast typist: a key every 60 ms; the clock runs from the last key
+        for char in "Blasicrura":
+            QTest.keyClick(panel.search, char)
+            _pause(0.06)
+        nonlocal_start[0] = time.perf_counter()
+
+    nonlocal_start = [0.0]
+    monitor.start()
+    type_search()
+    _spin_until(lambda: settled() and panel.model.total < total)
+    results["type a 10-letter search (from the last key)"] = (
+        (time.perf_counter() - nonlocal_start[0]) * 1000,
+        monitor.stop() * 1000,
+    )
+    assert all(r.taxon == "Blasicrura pallidula" for r in panel.model.rows)
+    step("clear the search", panel.search.clear, lambda: panel.model.total == total)
+    header = panel.table.horizontalHeader()
+    step(
+        "sort by taxon",
+        lambda: header.setSortIndicator(2, Qt.SortOrder.AscendingOrder),
+        lambda: panel.model.sort_by.key == "taxon",
+    )
+    specimen_id = panel.model.specimen_at(100).specimen_id
+    dialogs = []
+
+    def open_specimen() -> None:
+        dialog = SpecimenDialog(context, specimen_id, window)
+        dialog.show()
+        dialogs.append(dialog)
+
+    step("open a specimen", open_specimen, lambda: bool(dialogs) and dialogs[0].isVisible())
+    dialogs[0].close()
+    context.shutdown(10000)
+    window.close()
+    return results
+
+
+def _pause(seconds: float) -> None:
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+
+
+def catalogue_naive(path: str) -> dict[str, float]:
+    """The old path: every view loads the whole filtered catalogue, sorts in Python, scans for one row."""
+    from shellgui.core.catalog import Catalog
+    from shellgui.core.catalog import repository as repo
+
+    catalog = Catalog(path)
+    out = {}
+    with catalog.session() as s:
+        start = time.perf_counter()
+        rows = repo.list_specimens(s)
+        out["open the Catalogue tab"] = time.perf_counter() - start
+        start = time.perf_counter()
+        repo.list_specimens(s, text="Blasicrura")
+        out["type a 10-letter search (from the last key)"] = time.perf_counter() - start
+        start = time.perf_counter()
+        repo.list_specimens(s)
+        out["clear the search"] = time.perf_counter() - start
+        start = time.perf_counter()
+        sorted(rows, key=lambda r: r.taxon or "")
+        out["sort by taxon"] = time.perf_counter() - start
+        start = time.perf_counter()
+        target = rows[len(rows) // 2].specimen_id
+        next(r for r in repo.list_specimens(s) if r.specimen_id == target)
+        out["open a specimen"] = time.perf_counter() - start
+    catalog.close()
+    return {k: v * 1000 for k, v in out.items()}
+
+
+def catalogue_table(sizes: tuple[int, ...] = (10_000, 100_000)) -> str:
+    from bigcatalog import build_catalog
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.instance() or QApplication([])
+    QCoreApplication.setOrganizationName("shellgui-bench")
+    rows = []
+    for size in sizes:
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / f"catalogue_{size}.sqlite"
+        build_catalog(path, size).close()
+        ours = catalogue_ours(str(path))
+        naive = catalogue_naive(str(path))
+        for name, (ms, block) in ours.items():
+            rows.append((f"{size:,}", name, f"{naive[name]:.0f}", f"{ms:.0f}", f"{block:.0f}"))
+    return table(
+        rows,
+        (
+            "specimens",
+            "step",
+            "naive ms (GUI frozen)",
+            "ours ms to correct view",
+            "ours longest GUI block ms",
+        ),
+    )
+
+
 def main() -> None:
+    if "--catalogue" in sys.argv:
+        print(catalogue_table())
+        return
     launches = launch_times(5)
     model_ready, drop = drop_to_results()
     platform = os.environ.get("QT_QPA_PLATFORM") or ("xcb" if os.environ.get("DISPLAY") else "?")
@@ -108,6 +285,9 @@ def main() -> None:
             ("measure", "ms"),
         )
     )
+    print()
+    print("Catalogue tab (naive: the whole filtered catalogue loaded on the GUI thread, as before)")
+    print(catalogue_table())
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import cast
 
@@ -38,7 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(context)
     window.show()
     QTimer.singleShot(0, context.load_model)
-    return app.exec()
+    code = app.exec()
+    if not context.shutdown(0):
+        # The window already waited (bounded) on close. Work still running in a pool thread would crash
+        # the interpreter's own shutdown ("Fatal Python error"), so leave without it: the catalogue is
+        # transactional, nothing half-written survives.
+        logging.getLogger(__name__).warning("quitting while work is still running")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -51,6 +51,22 @@ def _parser() -> argparse.ArgumentParser:
     ident.add_argument("--catalog-number", help="catalogue number of the specimen (with --specimen)")
     ident.add_argument("--locality")
     ident.add_argument("--collector")
+    decide = ident.add_mutually_exclusive_group()
+    decide.add_argument(
+        "--accept",
+        action="store_true",
+        help="record the model's answer as checked by you (refused when the model is uncertain)",
+    )
+    decide.add_argument("--taxon", metavar="NAME", help="record NAME as checked by you")
+    decide.add_argument(
+        "--not-identifiable", action="store_true", help="record the specimen as not identifiable"
+    )
+    ident.add_argument("--by", metavar="NAME", help="who checked it (default: the name in the settings)")
+    ident.add_argument(
+        "--edit",
+        action="store_true",
+        help="for a photo already catalogued: replace its specimen data with the values given (logged)",
+    )
 
     cat = sub.add_parser("catalog", parents=[common, model_opt], help="catalogue every photo in a folder")
     cat.add_argument("folder")
@@ -108,47 +124,65 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
+    from shellgui.core.catalog.curation import CurationError
     from shellgui.core.identify import identify_paths, record
 
     top_k = args.top_k or _settings().top_k
     if top_k < 1:
         _fail("--top-k must be at least 1")
         return EXIT_USAGE
+    deciding = args.accept or args.taxon is not None or args.not_identifiable
+    if args.no_record and (deciding or args.edit):
+        _fail("--accept, --taxon, --not-identifiable and --edit record in the catalogue; drop --no-record")
+        return EXIT_USAGE
+    by = None
+    if deciding or args.edit:
+        from shellgui.core.catalog.decisions import require_name
+
+        by = require_name(args.by or _settings().user_name)
     classifier = _classifier(args)
     photos, outcome = identify_paths(classifier, args.photos, as_specimen=args.specimen, top_k=top_k)
     catalog = None if args.no_record or not outcome.results else _catalog(args)
     by_path = {p.path: p for p in photos}
     out = []
+    problems: list[str] = []
     memories = []
     for result in outcome.results:
-        specimen_id = None
+        entry: dict[str, object] = {"photos": list(result.paths), "specimen_id": None}
         if catalog is not None:
             fields = {
                 "catalog_number": args.catalog_number,
                 "locality": args.locality,
                 "collector": args.collector,
             }
-            specimen_id = record(
-                catalog,
-                classifier,
-                [by_path[p] for p in result.paths],
-                result.prediction,
-                **{k: v for k, v in fields.items() if v},
-            )
+            decision, undecided = _decision(args, result.prediction)
+            if undecided:
+                problems.append(f"{', '.join(result.paths)}: {undecided} (recorded unchecked)")
+            try:
+                done = record(
+                    catalog,
+                    classifier,
+                    [by_path[p] for p in result.paths],
+                    result.prediction,
+                    decision=decision,
+                    by=by,
+                    edit=args.edit,
+                    **{k: v for k, v in fields.items() if v},
+                )
+            except CurationError as exc:
+                problems.append(f"{', '.join(result.paths)}: {exc}")
+            else:
+                entry.update(specimen_id=done.specimen_id, recorded=done.summary)
         memory = None
         if catalog is not None:
             from shellgui.core.memory import consult_collection
 
-            memory = consult_collection(catalog, classifier, result.prediction, exclude_specimen=specimen_id)
+            own = entry["specimen_id"]
+            memory = consult_collection(
+                catalog, classifier, result.prediction, exclude_specimen=own if isinstance(own, int) else None
+            )
         memories.append(memory)
-        out.append(
-            {
-                "photos": list(result.paths),
-                "specimen_id": specimen_id,
-                **result.prediction.to_dict(),
-                **(memory.to_dict() if memory else {}),
-            }
-        )
+        out.append({**entry, **result.prediction.to_dict(), **(memory.to_dict() if memory else {})})
     if args.json:
         print(
             json.dumps(
@@ -166,18 +200,40 @@ def cmd_identify(args: argparse.Namespace) -> int:
             )
         )
     else:
-        for result, memory in zip(outcome.results, memories):
+        for result, entry, memory in zip(outcome.results, out, memories):
             print(", ".join(result.paths))
             print(f"  {result.prediction.summary}")
             for t in result.prediction.top_k:
                 print(f"    {t.probability:6.1%}  {t.name}")
             if memory is not None:
                 _print_memory(memory)
+            if entry.get("recorded"):
+                print(f"  catalogue: {entry['recorded']}")
         if outcome.results:
             print(f"(model {classifier.name} {classifier.version} on {classifier.device})")
     for error in outcome.errors:
         _fail(str(error))
-    return EXIT_SOME_FAILED if outcome.errors else EXIT_OK
+    for problem in problems:
+        _fail(problem)
+    return EXIT_SOME_FAILED if outcome.errors or problems else EXIT_OK
+
+
+def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-def]
+    """The person's decision asked for on the command line, and why there is none when it was refused."""
+    from shellgui.core.catalog.decisions import Decision, UndecidedError
+
+    try:
+        if args.accept:
+            return Decision.accept(prediction.taxon, prediction.rank, prediction.score), None
+        if args.not_identifiable:
+            return Decision.not_identifiable(), None
+        if args.taxon is not None:
+            return Decision.named(args.taxon, prediction), None
+    except UndecidedError as exc:
+        if args.taxon is not None:
+            raise
+        return None, f"{exc}; give --taxon NAME or --not-identifiable"
+    return None, None
 
 
 def _print_memory(memory) -> None:  # type: ignore[no-untyped-def]

@@ -331,3 +331,24 @@ def failed_items(catalog: Catalog, run_id: int) -> list[tuple[str, str]]:
             .order_by(RunItem.id)
         )
         return [(p, r or "") for p, r in rows]
+
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """A run of a folder that was stopped before the end: the next start resumes it."""
+
+    run_id: int
+    settled: int
+    total: int
+
+
+def unfinished_run(catalog: Catalog, folder: str | os.PathLike[str]) -> UnfinishedRun | None:
+    """The newest run of ``folder`` that did not complete, if any."""
+    with catalog.session() as session:
+        run = session.scalar(
+            select(CatalogRun)
+            .where(CatalogRun.folder == str(Path(folder).absolute()), CatalogRun.status != COMPLETED)
+            .order_by(CatalogRun.id.desc())
+            .limit(1)
+        )
+        return UnfinishedRun(run.id, run.done + run.failed + run.skipped, run.total) if run else None

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.curation import Outcome, record_identification
 from shellgui.core.catalog.database import Catalog
-from shellgui.core.catalog.embeddings import store_embedding
+from shellgui.core.catalog.decisions import Decision
 from shellgui.core.errors import PhotoError
-from shellgui.core.imaging import Photo, file_sha256, make_thumbnail, open_photo
+from shellgui.core.imaging import Photo, open_photo
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
 
@@ -68,44 +69,17 @@ def record(
     classifier: Classifier,
     photos: Sequence[Photo],
     prediction: Prediction,
+    decision: Decision | None = None,
+    by: str | None = None,
+    edit: bool = False,
     **specimen_fields: str | None,
-) -> int:
-    """Store photos and their machine identification; returns the specimen id.
+) -> Outcome:
+    """Store photos of one specimen with the model's answer (and a person's decision); one transaction.
 
-    A photo already in the catalogue (same bytes) keeps its specimen, and the new identification joins
-    that specimen's history instead of creating a duplicate. When the model has an embedding output,
-    each photo's embedding is stored under this model (the collection as the model's memory).
+    A photo already in the catalogue (same bytes) keeps its specimen; see
+    :func:`shellgui.core.catalog.curation.record_identification` for the rules.
     """
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
-    with catalog.session() as session, session.begin():
-        specimen = None
-        new_photos = []
-        photo_ids: dict[int, int] = {}  # position in ``photos`` -> photo id
-        for position, photo in enumerate(photos):
-            sha = file_sha256(photo.path)
-            existing = repo.find_photo_by_hash(session, sha)
-            if existing is not None:
-                specimen = specimen or existing.specimen
-                photo_ids[position] = existing.id
-            else:
-                new_photos.append((position, photo, sha))
-        if specimen is None:
-            specimen = repo.add_specimen(session, **specimen_fields)
-        elif specimen_fields:
-            repo.update_specimen(session, specimen.id, **{k: v for k, v in specimen_fields.items() if v})
-        for position, photo, sha in new_photos:
-            photo_ids[position] = repo.add_photo(
-                session,
-                specimen,
-                os.path.abspath(photo.path),
-                sha,
-                os.path.getsize(photo.path),
-                photo.info,
-                make_thumbnail(photo.image),
-            ).id
-        embeddings = prediction.embeddings
-        if embeddings is not None and len(embeddings) == len(photos):
-            for position, photo_id in photo_ids.items():
-                store_embedding(session, photo_id, classifier.sha256, embeddings[position])
-        repo.add_machine_identification(session, specimen.id, prediction, stamp)
-        return specimen.id
+    return record_identification(
+        catalog, photos, prediction, stamp, specimen_fields, decision=decision, by=by, edit=edit
+    )

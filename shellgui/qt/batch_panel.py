@@ -20,10 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
-from shellgui.core.batch import COMPLETED, DONE, BatchProgress, catalogue_folder
-from shellgui.core.catalog.schema import CatalogRun
+from shellgui.core.batch import DONE, BatchProgress, catalogue_folder, unfinished_run
 from shellgui.qt.context import AppContext
 from shellgui.qt.workers import GeneratorTask
 
@@ -99,17 +97,11 @@ class BatchPanel(QWidget):
         if not folder or not Path(folder).is_dir():
             self.hint.clear()
             return
-        with self.context.catalog.session() as session:
-            run = session.scalar(
-                select(CatalogRun)
-                .where(CatalogRun.folder == str(Path(folder).absolute()), CatalogRun.status != COMPLETED)
-                .order_by(CatalogRun.id.desc())
-                .limit(1)
-            )
+        run = unfinished_run(self.context.catalog, folder)
         if run is not None:
             self.hint.setText(
-                f"An unfinished run of this folder ({run.done + run.failed + run.skipped} of "
-                f"{run.total} photos settled) will be resumed."
+                f"An unfinished run of this folder ({run.settled} of {run.total} photos settled) "
+                "will be resumed."
             )
             self.start_button.setText("Resume")
         else:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtWidgets import QInputDialog, QWidget
 
 from shellgui.core.catalog import Catalog
 from shellgui.core.inference import Classifier
 from shellgui.core.models import resolve_model
 from shellgui.core.settings import Settings
-from shellgui.qt.workers import Task, start
+from shellgui.qt.workers import QueryRunner, Task, start
 
 
 class AppContext(QObject):
@@ -35,18 +35,36 @@ class AppContext(QObject):
         self.catalog = catalog
         self.classifier: Classifier | None = None
         self._tasks: set[Task] = set()
+        self.queries = QueryRunner(self)
 
     @property
     def user_name(self) -> str:
-        if self.settings.user_name:
-            return self.settings.user_name
-        try:
-            return getpass.getuser()
-        except Exception:
-            return "unknown"
+        """The name recorded with the user's decisions ("" until asked, see :meth:`who`)."""
+        return self.settings.user_name.strip()
+
+    def who(self, parent: QWidget | None = None) -> str | None:
+        """The user's name for a decision, asked once on first use and kept in the settings.
+
+        ``None`` when the user declines: the decision is then not recorded.
+        """
+        if self.user_name:
+            return self.user_name
+        name, ok = QInputDialog.getText(
+            parent,
+            "Your name",
+            "Your name is recorded with every identification you check, edit or delete.\n"
+            "(Asked once; change it in Preferences.)",
+        )
+        if not ok or not name.strip():
+            return None
+        self.settings.user_name = " ".join(name.split())
+        self.settings.save()
+        return self.settings.user_name
 
     def keep(self, task: Task) -> Task:
         """Hold a reference to a running task until it finishes, then start it."""
+        if self.queries.closing:
+            return task  # quitting: start nothing new
         self._tasks.add(task)
         task.signals.finished.connect(lambda: self._tasks.discard(task))
         return start(task)
@@ -70,10 +88,22 @@ class AppContext(QObject):
 
     def open_catalog(self, path_or_url: str) -> None:
         """Switch catalogues (raises a ShellguiError on failure, keeping the old one)."""
-        new = Catalog(path_or_url or None)
-        self.catalog.close()
-        self.catalog = new
+        self.use_catalog(Catalog(path_or_url or None))
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Switch to an already opened catalogue. Queries still running on the old one finish on their
+        own connections (``dispose`` closes only idle ones); their answers are dropped as stale."""
+        old, self.catalog = self.catalog, catalog
+        if old is not catalog:
+            old.close()
         self.catalog_changed.emit()
+
+    def shutdown(self, timeout_ms: int = 3000) -> bool:
+        """Stop starting work, drop queued work, and wait (bounded) for what runs; True when all ended."""
+        queries_done = self.queries.shutdown(timeout_ms)
+        pool = QThreadPool.globalInstance()
+        pool.clear()
+        return pool.waitForDone(timeout_ms) and queries_done
 
     def model_path(self) -> Path | None:
         return Path(self.classifier.path) if self.classifier else None

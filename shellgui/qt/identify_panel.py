@@ -1,4 +1,9 @@
-"""Identify: drop photos, see the answer, record it (Accept, pick an alternative, or type a taxon)."""
+"""Identify: drop photos, see the answer, record it (Accept, pick an alternative, or type a taxon).
+
+A photo already in the catalogue is announced before anything is saved, and its specimen's data fill the
+form: what the curator changes there is saved as an edit of that specimen. An "uncertain" answer leaves
+the taxon empty: Accept needs a typed or picked taxon (or "Not identifiable"). Ctrl+Z undoes the last save.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QCompleter,
@@ -27,8 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog import NOT_IDENTIFIABLE, VALIDATED, curation, queries
+from shellgui.core.catalog.curation import Outcome
 from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.decisions import Decision, UndecidedError
+from shellgui.core.catalog.queries import CataloguedPhoto
+from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
@@ -49,23 +58,22 @@ class IdentifyJob:
     photos: dict[str, Photo]
     previews: dict[str, QImage] = field(default_factory=dict)
     model_line: str = ""
+    #: For each result, the specimen its photos already belong to (``None``: not catalogued yet).
+    known: list[CataloguedPhoto | None] = field(default_factory=list)
     #: What the catalogue says about each result (similar specimens, few-shot candidates).
     memories: list[CollectionAnswer | None] = field(default_factory=list)
 
 
 def run_identify(
-    classifier: Classifier,
-    paths: Sequence[str],
-    as_specimen: bool,
-    top_k: int,
-    catalog: Catalog | None = None,
+    classifier: Classifier, catalog: Catalog, paths: Sequence[str], as_specimen: bool, top_k: int
 ) -> IdentifyJob:
     photos, outcome = identify_paths(classifier, paths, as_specimen=as_specimen, top_k=top_k)
     previews = {p.path: load_preview(p.path) for p in photos}
     line = f"Model {classifier.name} {classifier.version} · {classifier.device}"
+    known = [queries.find_catalogued_paths(catalog, r.paths) for r in outcome.results]
     memories = [
-        consult_collection(catalog, classifier, r.prediction) if catalog is not None else None
-        for r in outcome.results
+        consult_collection(catalog, classifier, r.prediction, k.specimen_id if k else None)
+        for r, k in zip(outcome.results, known)
     ]
     return IdentifyJob(
         list(outcome.results),
@@ -73,37 +81,26 @@ def run_identify(
         {p.path: p for p in photos},
         previews,
         line,
+        known,
         memories,
     )
 
 
 def save_record(
-    context: AppContext,
+    catalog: Catalog,
     classifier: Classifier,
     photos: list[Photo],
     result: Identified,
-    taxon: str | None,
+    decision: Decision | None,
+    by: str | None,
     fields: dict[str, str | None],
-    validate: bool,
-) -> int:
-    specimen_id = record(context.catalog, classifier, photos, result.prediction, **fields)
-    if validate and taxon:
-        rank = "species"
-        for t in result.prediction.top_k:
-            if t.name == taxon:
-                rank = t.rank
-        if taxon == result.prediction.taxon:
-            rank = result.prediction.rank
-        with context.catalog.session() as session, session.begin():
-            repo.validate_identification(
-                session,
-                specimen_id,
-                taxon,
-                rank=rank,
-                by=context.user_name,
-                score=next((t.probability for t in result.prediction.top_k if t.name == taxon), None),
-            )
-    return specimen_id
+    edit: bool,
+) -> tuple[Outcome, CataloguedPhoto | None]:
+    """Record (and check) in one transaction; hands back what the catalogue now holds for these photos."""
+    done = record(
+        catalog, classifier, photos, result.prediction, decision=decision, by=by, edit=edit, **fields
+    )
+    return done, queries.find_catalogued_paths(catalog, result.paths)
 
 
 def describe_results(results: Sequence[Identified]) -> str:
@@ -137,9 +134,17 @@ class IdentifyPanel(QWidget):
         self.errors.setStyleSheet("color: #b3261e")
         self.errors.setWordWrap(True)
         self.results = ResultsView()
-        self.results.alternative_chosen.connect(self._choose)
         self.similar = SimilarView()
         self.similar.hide()
+        self.results.alternative_chosen.connect(self._choose)
+        self.known_banner = QLabel()
+        self.known_banner.setWordWrap(True)
+        self.known_banner.setStyleSheet(
+            "background: #fff4ce; color: #4a3b00; border: 1px solid #e0c45c; padding: 6px; border-radius: 4px"
+        )
+        self.known_banner.hide()
+        self.undo_stack: list[int] = []
+        self.record_enabled = False
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -177,6 +182,7 @@ class IdentifyPanel(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.results, 1)
         right_layout.addWidget(self.similar)
+        right_layout.addWidget(self.known_banner)
         right_layout.addWidget(self._record_box())
 
         splitter = QSplitter()
@@ -187,12 +193,16 @@ class IdentifyPanel(QWidget):
         layout.addWidget(splitter)
         self._set_record_enabled(False)
         context.model_changed.connect(self._model_changed)
+        undo = QShortcut(QKeySequence.StandardKey.Undo, self)
+        undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo.activated.connect(self.undo_last)
 
     def _record_box(self) -> QGroupBox:
         box = QGroupBox("Record")
         form = QFormLayout(box)
         self.taxon = QLineEdit()
         self.taxon.setPlaceholderText("taxon (type to search the model's taxa)")
+        self.taxon.textChanged.connect(self._taxon_changed)
         self.catalog_number = QLineEdit()
         self.locality = QLineEdit()
         self.collector = QLineEdit()
@@ -215,18 +225,28 @@ class IdentifyPanel(QWidget):
         self.accept_button.setDefault(True)
         self.accept_button.setToolTip("Record this taxon as checked by you (ValidatedByHuman)")
         self.accept_button.clicked.connect(lambda: self.save(validate=True))
+        self.not_identifiable_button = QPushButton("Not identifiable")
+        self.not_identifiable_button.setToolTip("Record that nobody can name this specimen from these photos")
+        self.not_identifiable_button.clicked.connect(lambda: self.save(validate=True, not_identifiable=True))
         self.save_button = QPushButton("Save unchecked")
         self.save_button.setToolTip("Record the model's answer for later review (PredictedByMachine)")
         self.save_button.clicked.connect(lambda: self.save(validate=False))
         buttons.addStretch(1)
         buttons.addWidget(self.save_button)
+        buttons.addWidget(self.not_identifiable_button)
         buttons.addWidget(self.accept_button)
         form.addRow(buttons)
         return box
 
     def _set_record_enabled(self, enabled: bool) -> None:
-        for w in (self.accept_button, self.save_button):
+        self.record_enabled = enabled
+        for w in (self.save_button, self.not_identifiable_button):
             w.setEnabled(enabled)
+        self._taxon_changed()
+
+    def _taxon_changed(self) -> None:
+        """Accept needs a decided taxon: never the empty field an "uncertain" answer leaves."""
+        self.accept_button.setEnabled(self.record_enabled and bool(self.taxon.text().strip()))
 
     def _model_changed(self, classifier: Classifier) -> None:
         completer = QCompleter(sorted(t.name for t in classifier.card.taxa), self)
@@ -248,7 +268,7 @@ class IdentifyPanel(QWidget):
         self._set_record_enabled(False)
         together = self.together.isChecked() and len(paths) > 1
         task = Task(
-            run_identify, classifier, list(paths), together, self.context.settings.top_k, self.context.catalog
+            run_identify, classifier, self.context.catalog, list(paths), together, self.context.settings.top_k
         )
         task.signals.result.connect(self._show_job)
         task.signals.error.connect(self._failed)
@@ -286,6 +306,12 @@ class IdentifyPanel(QWidget):
         row = self.items.currentRow()
         return self.job.results[row] if self.job and 0 <= row < len(self.job.results) else None
 
+    def current_known(self) -> CataloguedPhoto | None:
+        row = self.items.currentRow()
+        if self.job is None or not 0 <= row < len(self.job.known):
+            return None
+        return self.job.known[row]
+
     def _show_item(self, row: int) -> None:
         result = self.current()
         if result is None or self.job is None:
@@ -298,9 +324,38 @@ class IdentifyPanel(QWidget):
         memory = self.job.memories[row] if row < len(self.job.memories) else None
         self.similar.setVisible(memory is not None)
         self.similar.show_answer(memory)
-        best = result.prediction.taxon or result.prediction.top_k[0].name
-        self.taxon.setText(best)
+        self._show_known(self.current_known())
+        known = self.current_known()
+        checked = known.current if known is not None else None
+        if checked is not None and checked.verification_status == VALIDATED and checked.decided:
+            self.taxon.setText(checked.taxon or NOT_IDENTIFIABLE)
+        else:
+            # An "uncertain" answer is not pre-filled: the curator types or picks a taxon.
+            self.taxon.setText(result.prediction.taxon or "")
+        if result.prediction.taxon is None:
+            self.taxon.setPlaceholderText("uncertain: type or pick a taxon, or press Not identifiable")
+        else:
+            self.taxon.setPlaceholderText("taxon (type to search the model's taxa)")
         self._set_record_enabled(True)
+
+    def _show_known(self, known: CataloguedPhoto | None) -> None:
+        """The "already catalogued" banner, and that specimen's data in the form (changes are edits)."""
+        if known is None:
+            self.known_banner.hide()
+            self.accept_button.setText("Accept")
+            return
+        self.known_banner.setText(
+            f"<b>This photo is {known.describe}.</b> Saving adds to that specimen; "
+            "changes to the fields below are recorded as an edit of it."
+        )
+        self.known_banner.show()
+        self.accept_button.setText("Accept (same specimen)")
+        self.catalog_number.setText(known.fields.get("catalog_number") or "")
+        self.locality.setText(known.fields.get("locality") or "")
+        self.collector.setText(known.fields.get("collector") or "")
+        self.notes.setPlainText(known.fields.get("notes") or "")
+        date = QDate.fromString(known.fields.get("collected_on") or "", "yyyy-MM-dd")
+        self.collected_on.setDate(date if date.isValid() else self.collected_on.minimumDate())
 
     def _next_view(self) -> None:
         result = self.current()
@@ -324,29 +379,83 @@ class IdentifyPanel(QWidget):
             "notes": self.notes.toPlainText().strip() or None,
         }
 
-    def save(self, validate: bool) -> None:
+    def save(self, validate: bool, not_identifiable: bool = False) -> None:
+        """Record the current result; ``validate``: as checked by the user (asks their name once)."""
         result, classifier = self.current(), self.context.classifier
         if result is None or classifier is None or self.job is None:
             return
-        photos = [self.job.photos[p] for p in result.paths]
-        taxon = self.taxon.text().strip() or None
+        decision = None
+        if validate:
+            try:
+                decision = (
+                    Decision.not_identifiable()
+                    if not_identifiable
+                    else Decision.named(self.taxon.text(), result.prediction)
+                )
+            except UndecidedError as exc:
+                self.status.emit(str(exc))
+                return
+        known = self.current_known()
         fields = {k: v for k, v in self.form_fields().items() if v}
+        by = self.context.user_name or None
+        if decision is not None or known is not None:
+            by = self.context.who(self)
+            if by is None:
+                self.status.emit("Not recorded: a checked identification needs your name.")
+                return
+        photos = [self.job.photos[p] for p in result.paths]
         self._set_record_enabled(False)
-        task = Task(save_record, self.context, classifier, photos, result, taxon, fields, validate)
-        task.signals.result.connect(lambda sid: self._saved(sid, validate, taxon))
+        row = self.items.currentRow()
+        task = Task(
+            save_record,
+            self.context.catalog,
+            classifier,
+            photos,
+            result,
+            decision,
+            by,
+            fields,
+            known is not None,
+        )
+        task.signals.result.connect(lambda answer: self._saved(row, *answer))
         task.signals.error.connect(self._save_failed)
         self.context.keep(task)
 
-    def _saved(self, specimen_id: int, validate: bool, taxon: str | None) -> None:
-        what = f"as {taxon} (checked)" if validate and taxon else "with the model's answer (unchecked)"
-        self.status.emit(f"Recorded specimen {specimen_id} {what}.")
-        self.catalog_number.clear()
-        self.notes.clear()
+    def _saved(self, row: int, done: Outcome, known: CataloguedPhoto | None) -> None:
+        self.status.emit(done.summary[:1].upper() + done.summary[1:] + ".")
+        if done.action_id is not None:
+            self.undo_stack.append(done.action_id)
+        if self.job is not None and 0 <= row < len(self.job.known):
+            self.job.known[row] = known
+            if row == self.items.currentRow():
+                self._show_known(known)
         self._set_record_enabled(True)
         self.context.catalog_changed.emit()
-        self.recorded.emit(specimen_id)
+        self.recorded.emit(done.specimen_id)
 
     def _save_failed(self, message: str) -> None:
         self._set_record_enabled(True)
         self.errors.setText(f"Not recorded: {message}")
         self.status.emit(f"Not recorded: {message}")
+
+    def undo_last(self) -> None:
+        """Ctrl+Z: undo the last save made here (a new specimen is removed again, a check reverted)."""
+        if not self.undo_stack:
+            self.status.emit("Nothing to undo.")
+            return
+        by = self.context.who(self)
+        if by is None:
+            return
+        action_id = self.undo_stack.pop()
+        try:
+            done = curation.undo(self.context.catalog, action_id, by)
+        except ShellguiError as exc:
+            self.status.emit(f"Not undone: {exc}")
+            return
+        self.status.emit(done.summary[:1].upper() + done.summary[1:] + ".")
+        if self.job is not None:
+            self.job.known = [
+                queries.find_catalogued_paths(self.context.catalog, r.paths) for r in self.job.results
+            ]
+            self._show_known(self.current_known())
+        self.context.catalog_changed.emit()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QTimer
+from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from shellgui.core import paths
+from shellgui.core.catalog import Catalog
 from shellgui.core.imaging import PHOTO_EXTENSIONS
 from shellgui.core.inference import Classifier
 from shellgui.core.modelcard import ModelCard
@@ -22,6 +24,9 @@ from shellgui.qt.identify_panel import IdentifyPanel
 from shellgui.qt.review_panel import ReviewPanel
 from shellgui.qt.workers import Task
 
+log = logging.getLogger(__name__)
+#: How long quitting waits for running work (a batch stops at its next photo; queries end in milliseconds).
+QUIT_WAIT_MS = 5000
 PHOTO_FILTER = "Photos (" + " ".join(f"*{e}" for e in sorted(PHOTO_EXTENSIONS)) + ");;All files (*)"
 
 
@@ -55,6 +60,7 @@ class MainWindow(QMainWindow):
         context.model_loading.connect(lambda p: self.model_label.setText(f"Model: loading {Path(p).name}…"))
         context.model_changed.connect(self._model_changed)
         context.model_failed.connect(self._model_failed)
+        self.catalog_opening = False
         self._build_menus()
         self._restore_geometry()
 
@@ -137,7 +143,7 @@ class MainWindow(QMainWindow):
     def _tab_changed(self, index: int) -> None:
         widget = self.tabs.widget(index)
         if widget is self.catalogue_panel:
-            self.catalogue_panel.refresh()
+            self.catalogue_panel.refresh_if_stale()
         elif widget is self.review_panel:
             self.review_panel.load(self.review_panel.run_id)
 
@@ -206,16 +212,33 @@ class MainWindow(QMainWindow):
         old_provider, old_catalog = settings.provider, settings.catalog
         dialog.apply_to(settings)
         if settings.catalog != old_catalog and settings.catalog != self.context.catalog.display_name:
-            try:
-                self.context.open_catalog(settings.catalog)
-            except Exception as exc:
-                from shellgui.qt.workers import describe
-
-                settings.catalog = old_catalog
-                QMessageBox.warning(self, "Catalogue not opened", describe(exc))
+            self._open_catalog(settings.catalog, old_catalog)
         settings.save()
         if settings.provider != old_provider:
             self.context.load_model()
+
+    def _open_catalog(self, wanted: str, old: str) -> None:
+        """Open another catalogue off the GUI thread (a server may take seconds to answer, or never)."""
+        self.show_status(f"Opening catalogue {wanted}…")
+        self.catalog_opening = True
+
+        def opened(catalog: Catalog) -> None:
+            self.catalog_opening = False
+            self.context.use_catalog(catalog)
+            self.show_status(f"Catalogue {catalog.display_name}")
+
+        def failed(message: str) -> None:
+            self.catalog_opening = False
+            self.context.settings.catalog = old
+            self.context.settings.save()
+            QMessageBox.warning(
+                self, "Catalogue not opened", f"{message}\n\nStill using {old or 'the default catalogue'}."
+            )
+
+        task = Task(Catalog, wanted or None)
+        task.signals.result.connect(opened)
+        task.signals.error.connect(failed)
+        self.context.keep(task)
 
     # -- geometry ----------------------------------------------------------------------------------
     def _restore_geometry(self) -> None:
@@ -228,6 +251,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.batch_panel.is_running():
             self.batch_panel.cancel()
-            QTimer.singleShot(0, lambda: None)
         window_settings().setValue("window/geometry", self.saveGeometry())
+        self.hide()
+        if not self.context.shutdown(QUIT_WAIT_MS):
+            log.warning("work still running after %.0f s; quitting without it", QUIT_WAIT_MS / 1000)
         super().closeEvent(event)

@@ -1,8 +1,9 @@
 """Review: unchecked machine identifications, lowest confidence first, with a keyboard flow.
 
-Enter accepts the model's answer, 1-9 picks an alternative, Up/Down move, N marks "not identifiable",
-S skips. Every decision is stored as ``ValidatedByHuman``, so ``shellgui-train --from-catalog`` learns
-from it.
+Enter accepts the model's answer only when it decided one (or the taxon typed in the field); 1-9 picks an
+alternative, T types a taxon, N marks "not identifiable", S skips, Up/Down move, Ctrl+Z undoes the last
+decision. Every decision is stored as ``ValidatedByHuman`` with the curator's name, so
+``shellgui-train --from-catalog`` learns only from what a person decided.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCompleter,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QSplitter,
     QTableWidget,
@@ -24,15 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog import curation, queries
+from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
+from shellgui.core.errors import ShellguiError
+from shellgui.core.inference import Classifier
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.workers import Task
 
 HELP = (
-    "<b>Enter</b> accept · <b>1–9</b> pick alternative · <b>↑/↓</b> move · "
-    "<b>N</b> not identifiable · <b>S</b> skip"
+    "<b>Enter</b> accept a decided answer · <b>1–9</b> pick alternative · <b>T</b> type a taxon · "
+    "<b>N</b> not identifiable · <b>S</b> skip · <b>↑/↓</b> move · <b>Ctrl+Z</b> undo"
 )
 
 
@@ -70,6 +76,10 @@ class ReviewPanel(QWidget):
         self.help = QLabel(HELP)
         self.help.setTextFormat(Qt.TextFormat.RichText)
         self.progress = QLabel()
+        self.typed = QLineEdit()
+        self.typed.setPlaceholderText("T: type a taxon, then Enter")
+        self.undo_stack: list[int] = []
+        context.model_changed.connect(self._model_changed)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -77,6 +87,7 @@ class ReviewPanel(QWidget):
         right_layout.addWidget(self.preview, 1)
         right_layout.addWidget(QLabel("Alternatives (press the number):"))
         right_layout.addWidget(self.alternatives)
+        right_layout.addWidget(self.typed)
         splitter = QSplitter()
         splitter.addWidget(self.queue)
         splitter.addWidget(right)
@@ -100,14 +111,21 @@ class ReviewPanel(QWidget):
         bind(Qt.Key.Key_Enter, self.accept_current)
         bind("N", self.not_identifiable)
         bind("S", self.skip)
+        bind("T", self.typed.setFocus)
+        bind(QKeySequence.StandardKey.Undo, self.undo_last)  # type: ignore[arg-type]
         for n in range(1, 10):
             bind(str(n), lambda n=n: self.pick(n))
+
+    def _model_changed(self, classifier: Classifier) -> None:
+        completer = QCompleter(sorted(t.name for t in classifier.card.taxa), self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.typed.setCompleter(completer)
 
     # -- queue -------------------------------------------------------------------------------------
     def load(self, run_id: int | None = None) -> None:
         self.run_id = run_id or None
-        with self.context.catalog.session() as session:
-            self.rows = repo.review_queue(session, run_id=self.run_id)
+        self.rows = queries.review_queue(self.context.catalog, run_id=self.run_id)
         self.queue.setRowCount(0)
         for i, row in enumerate(self.rows):
             self.queue.insertRow(i)
@@ -133,8 +151,8 @@ class ReviewPanel(QWidget):
         if not 0 <= row < len(self.rows):
             return
         item = self.rows[row]
-        with self.context.catalog.session() as session:
-            self.current = repo.current_identification(session, item.specimen_id)
+        self.current = queries.current_identification(self.context.catalog, item.specimen_id)
+        self.typed.clear()
         taxon = item.taxon or "uncertain — possibly not a taxon this model knows"
         score = f"{item.score:.0%}" if item.score is not None else ""
         self.title.setText(f"<b>{taxon}</b> {score} · specimen {item.specimen_id}")
@@ -153,35 +171,33 @@ class ReviewPanel(QWidget):
             self.preview.set_image(image)  # type: ignore[arg-type]
 
     # -- decisions ---------------------------------------------------------------------------------
-    def _decide(self, taxon: str | None, rank: str, score: float | None, remarks: str | None = None) -> None:
+    def _decide(self, decision: Decision) -> None:
         row = self.queue.currentRow()
         if not 0 <= row < len(self.rows):
             return
+        by = self.context.who(self)
+        if by is None:
+            self.status.emit("Not saved: a decision needs your name.")
+            return
         specimen_id = self.rows[row].specimen_id
         try:
-            with self.context.catalog.session() as session, session.begin():
-                if taxon is None:
-                    repo.mark_not_identifiable(session, specimen_id, by=self.context.user_name)
-                else:
-                    repo.validate_identification(
-                        session,
-                        specimen_id,
-                        taxon,
-                        rank=rank,
-                        by=self.context.user_name,
-                        score=score,
-                        remarks=remarks,
-                    )
+            done = curation.decide(self.context.catalog, specimen_id, decision, by)
+        except ShellguiError as exc:
+            self.status.emit(f"Not saved: {exc}")
+            return
         except Exception as exc:
             from shellgui.qt.workers import describe
 
             self.status.emit(f"Not saved: {describe(exc)}")
             return
-        self.status.emit(f"Specimen {specimen_id}: {taxon or 'not identifiable'} (checked)")
+        if done.action_id is not None:
+            self.undo_stack.append(done.action_id)
+        self.status.emit(done.summary[:1].upper() + done.summary[1:] + " · Ctrl+Z undoes")
         del self.rows[row]
         self.queue.removeRow(row)
         self._update_progress()
         self.reviewed.emit(specimen_id)
+        self.queue.setFocus()
         if self.rows:
             self.queue.setCurrentCell(min(row, len(self.rows) - 1), 0)
             self._show(self.queue.currentRow())
@@ -189,24 +205,53 @@ class ReviewPanel(QWidget):
             self.load(self.run_id)
 
     def accept_current(self) -> None:
-        """Enter: the model's answer (its best guess when it was uncertain)."""
+        """Enter: the taxon typed in the field, else the model's answer, only when it decided one."""
         if self.current is None or not self.rows:
             return
-        if self.current.taxon:
-            self._decide(self.current.taxon, self.current.rank, self.current.score)
-        else:
-            self.pick(1)
+        try:
+            if self.typed.text().strip():
+                decision = Decision.named(self.typed.text(), listed=self.current.top_k)
+            else:
+                decision = Decision.accept(self.current.taxon, self.current.rank, self.current.score)
+        except UndecidedError:
+            self.status.emit(
+                "The model is uncertain: pick an alternative (1–9), type a taxon (T) "
+                "or press N for not identifiable. Enter only accepts a decided answer."
+            )
+            return
+        self._decide(decision)
 
     def pick(self, n: int) -> None:
         if self.current is None or not 0 < n <= len(self.current.top_k):
             return
         alt = self.current.top_k[n - 1]
-        self._decide(str(alt["name"]), str(alt.get("rank", "species")), float(alt["probability"]))  # type: ignore[arg-type]
+        self._decide(Decision(str(alt["name"]), str(alt.get("rank", "species")), float(alt["probability"])))  # type: ignore[arg-type]
 
     def not_identifiable(self) -> None:
-        self._decide(None, "none", None)
+        self._decide(Decision.not_identifiable())
 
     def skip(self) -> None:
         row = self.queue.currentRow()
         if row + 1 < len(self.rows):
             self.queue.setCurrentCell(row + 1, 0)
+
+    def undo_last(self) -> None:
+        """Ctrl+Z: undo the last decision made here; the specimen comes back to the queue."""
+        if not self.undo_stack:
+            self.status.emit("Nothing to undo.")
+            return
+        by = self.context.who(self)
+        if by is None:
+            return
+        action_id = self.undo_stack.pop()
+        try:
+            done = curation.undo(self.context.catalog, action_id, by)
+        except ShellguiError as exc:
+            self.status.emit(f"Not undone: {exc}")
+            return
+        self.load(self.run_id)
+        for i, row in enumerate(self.rows):
+            if row.specimen_id == done.specimen_id:
+                self.queue.setCurrentCell(i, 0)
+        self.status.emit(done.summary[:1].upper() + done.summary[1:] + ".")
+        self.context.catalog_changed.emit()

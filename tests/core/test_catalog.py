@@ -18,6 +18,17 @@ from shellgui.core.inference import Classifier
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from shellgui.core.catalog.database import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(config).get_current_head())
+
+
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "c.sqlite")
     with catalog.engine.connect() as conn:
@@ -31,15 +42,16 @@ def test_identification_history_and_validation(
     catalog = Catalog(tmp_path / "c.sqlite")
     classifier = Classifier(tiny_model)
     photos, outcome = identify_paths(classifier, [colour_photos["grey"]])
-    specimen_id = record(catalog, classifier, photos, outcome.results[0].prediction, catalog_number="MZ-12")
-    # the same photo again joins the same specimen's history
+    first = record(catalog, classifier, photos, outcome.results[0].prediction, catalog_number="MZ-12")
+    specimen_id = first.specimen_id
+    # the same photo again is the same specimen, and the same answer adds nothing to its history
     again = record(catalog, classifier, photos, outcome.results[0].prediction)
-    assert again == specimen_id
+    assert again.specimen_id == specimen_id and again.action_id is None
     with catalog.session() as s, s.begin():
         repo.validate_identification(s, specimen_id, "Caerulea azurea", by="curator")
     with catalog.session() as s:
         hist = repo.history(s, specimen_id)
-        assert [h.verification_status for h in hist] == [PREDICTED, PREDICTED, VALIDATED]
+        assert [h.verification_status for h in hist] == [PREDICTED, VALIDATED]
         assert hist[-1].identified_by == "curator" and hist[-1].model_name == "tiny-test"
         rows = repo.list_specimens(s, text="MZ-12")
         assert len(rows) == 1 and rows[0].taxon == "Caerulea azurea" and rows[0].thumbnail
@@ -73,13 +85,8 @@ def test_upgrade_from_first_schema_keeps_data(tmp_path: Path) -> None:
         ]
         assert rows[0].thumbnail is None
         assert repo.history(s, rows[0].specimen_id)[0].remarks is None
-    from alembic.script import ScriptDirectory
-
-    from shellgui.core.catalog.database import MIGRATIONS
-
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     with catalog.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
         assert conn.execute(text("SELECT count(*) FROM photo_embeddings")).scalar() == 0
 
 

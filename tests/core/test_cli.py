@@ -125,3 +125,34 @@ print([m for m in ("torch", "torchvision", "PySide6", "shellgui.qt", "shellgui_t
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_identify_records_a_checked_identification_headless(
+    tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path]
+) -> None:
+    from shellgui.core.catalog import VALIDATED, Catalog, queries
+
+    home, db = tmp_path / "home", tmp_path / "c.sqlite"
+    model = ("--model", str(tiny_model), "--db", str(db))
+    red, grey = str(colour_photos["red"]), str(colour_photos["grey"])
+    no_name = run("identify", red, "--accept", *model, home=home)
+    assert no_name.returncode == 2 and "who is deciding" in no_name.stderr and not db.exists()
+    accepted = run(
+        "identify", red, "--accept", "--by", "A. Curator", "--catalog-number", "MZ-1", *model, home=home
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert "checked as Redia rubra" in accepted.stdout
+    again = run("identify", red, "--accept", "--by", "A. Curator", *model, home=home)
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+    overwrite = run("identify", red, "--catalog-number", "MZ-2", *model, home=home)
+    assert overwrite.returncode == 1 and "already has catalogue number 'MZ-1'" in overwrite.stderr
+    uncertain = run("identify", grey, "--accept", "--by", "A. Curator", *model, home=home)
+    assert uncertain.returncode == 1 and "the model is uncertain" in uncertain.stderr
+    typed = run("identify", grey, "--taxon", "Conus textile", "--by", "B. Expert", *model, home=home)
+    assert typed.returncode == 0, typed.stderr
+    catalog = Catalog(db)
+    rows = {r.catalog_number or r.taxon: r for r in queries.list_specimens(catalog)}
+    assert rows["MZ-1"].taxon == "Redia rubra" and rows["MZ-1"].verification_status == VALIDATED
+    assert rows["Conus textile"].verification_status == VALIDATED
+    history = queries.specimen_detail(catalog, rows["Conus textile"].specimen_id).history  # type: ignore[union-attr]
+    assert [(h.taxon, h.identified_by) for h in history] == [(None, None), ("Conus textile", "B. Expert")]

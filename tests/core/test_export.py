@@ -30,7 +30,7 @@ def filled_catalog(tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Pa
         catalog_number='=HYPERLINK("http://evil")',
         locality="@SUM(A1)",
         collector="-2+3",
-    )
+    ).specimen_id
     with catalog.session() as s, s.begin():
         repo.validate_identification(s, sid, "Redia sp.", rank="genus", by="J. Curator")
     return catalog

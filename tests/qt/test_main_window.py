@@ -189,7 +189,8 @@ def test_catalogue_tab_lists_and_filters(qtbot, window, colour_photos) -> None: 
     qtbot.waitUntil(lambda: catalogue.model.rowCount() == 1, timeout=5000)
     index = catalogue.model.index(0, 2)
     assert catalogue.model.data(index) == "Caerulea azurea"
-    assert catalogue.model.data(catalogue.model.index(0, 0), Qt.ItemDataRole.DecorationRole) is not None
+    thumbnail = lambda: catalogue.model.data(catalogue.model.index(0, 0), Qt.ItemDataRole.DecorationRole)  # noqa: E731
+    qtbot.waitUntil(lambda: thumbnail() is not None, timeout=5000)  # fetched for the rows on screen
     catalogue.search.setText("nothing matches this")
     qtbot.waitUntil(lambda: catalogue.model.rowCount() == 0, timeout=5000)
 
@@ -216,7 +217,8 @@ def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeyp
         return True
 
     monkeypatch.setattr(mw.PreferencesDialog, "exec", fake_exec)
-    window.preferences()
+    with qtbot.waitSignal(window.context.catalog_changed, timeout=10000):
+        window.preferences()  # the catalogue opens off the GUI thread
     settings = window.context.settings
     assert settings.top_k == 3 and settings.user_name == "Dr. Shell"
     assert window.context.catalog.display_name == str(new_catalog) and new_catalog.exists()
@@ -237,7 +239,8 @@ def test_unreadable_catalogue_in_preferences_keeps_the_old_one(qtbot, window, tm
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
     window.preferences()
-    assert window.context.catalog.display_name == old
+    qtbot.waitUntil(lambda: bool(shown), timeout=10000)
+    assert window.context.catalog.display_name == old and window.context.settings.catalog != str(junk)
     assert shown and "not a shellgui catalogue" in shown[0]
 
 

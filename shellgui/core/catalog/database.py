@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: How long to wait for another program holding the SQLite file before saying it is locked.
 SQLITE_TIMEOUT_S = 10.0
+#: How long to wait for a catalogue server to answer (an unreachable host otherwise waits minutes).
+SERVER_CONNECT_TIMEOUT_S = 10
 
 
 def catalog_url(path_or_url: str | os.PathLike[str] | None) -> str:
@@ -60,6 +62,15 @@ def explain_db_error(exc: BaseException, url: str) -> CatalogError:
     return CatalogError(f"catalogue error ({text.splitlines()[0] if text else type(exc).__name__})")
 
 
+def describe_db_error(exc: BaseException) -> str | None:
+    """One line for a database driver error, or ``None`` when ``exc`` is not one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return str(explain_db_error(exc, "catalogue"))
+    return None
+
+
 def _alembic_config(connection: object) -> object:
     from alembic.config import Config
 
@@ -96,6 +107,14 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
             command.upgrade(config, revision)  # type: ignore[arg-type]
 
 
+def _connect_args(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):
+        return {"timeout": SQLITE_TIMEOUT_S}
+    if url.startswith("postgresql"):
+        return {"connect_timeout": SERVER_CONNECT_TIMEOUT_S}
+    return {}
+
+
 class Catalog:
     """An open catalogue: an engine plus a session factory. Use one short session per unit of work.
 
@@ -110,7 +129,7 @@ class Catalog:
         try:
             self.engine = create_engine(
                 self.url,
-                connect_args={"timeout": SQLITE_TIMEOUT_S} if is_sqlite else {},
+                connect_args=_connect_args(self.url),
                 pool_pre_ping=not is_sqlite,
             )
         except Exception as exc:  # bad URL, missing driver

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from shellgui.core.catalog.browse import SpecimenRow as SpecimenRow  # re-exported: the row type of listings
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
     PREDICTED,
@@ -45,29 +46,20 @@ class IdentificationRecord:
     verification_status: str
     identified_by: str | None
     remarks: str | None
+    decided_by: str | None = None
+    action_id: int | None = None
+
+    @property
+    def not_identifiable(self) -> bool:
+        return self.taxon is None and self.remarks == NOT_IDENTIFIABLE
+
+    @property
+    def decided(self) -> bool:
+        """A taxon the model (or a person) decided on; ``False`` for an "uncertain" answer."""
+        return self.taxon is not None or self.not_identifiable
 
 
-@dataclass(frozen=True)
-class SpecimenRow:
-    """One line of the catalogue table: a specimen with its current identification and first photo."""
-
-    specimen_id: int
-    catalog_number: str | None
-    locality: str | None
-    collector: str | None
-    collected_on: str | None
-    notes: str | None
-    taxon: str | None
-    rank: str | None
-    score: float | None
-    verification_status: str | None
-    photo_path: str | None
-    photo_count: int
-    thumbnail: bytes | None
-    identified_at: datetime | None
-
-
-def _record(row: Identification) -> IdentificationRecord:
+def identification_record(row: Identification) -> IdentificationRecord:
     return IdentificationRecord(
         id=row.id,
         specimen_id=row.specimen_id,
@@ -81,6 +73,8 @@ def _record(row: Identification) -> IdentificationRecord:
         verification_status=row.verification_status,
         identified_by=row.identified_by,
         remarks=row.remarks,
+        decided_by=row.decided_by,
+        action_id=row.action_id,
     )
 
 
@@ -172,11 +166,12 @@ def validate_identification(
         model_version=last.model_version if last else None,
         verification_status=VALIDATED,
         identified_by=by,
+        decided_by=by,
         remarks=remarks,
     )
     session.add(ident)
     session.flush()
-    return _record(ident)
+    return identification_record(ident)
 
 
 def mark_not_identifiable(session: Session, specimen_id: int, by: str | None = None) -> IdentificationRecord:
@@ -190,7 +185,7 @@ def current_identification(session: Session, specimen_id: int) -> Identification
         .order_by(Identification.id.desc())
         .limit(1)
     )
-    return _record(row) if row else None
+    return identification_record(row) if row else None
 
 
 def history(session: Session, specimen_id: int) -> list[IdentificationRecord]:
@@ -198,7 +193,7 @@ def history(session: Session, specimen_id: int) -> list[IdentificationRecord]:
     rows = session.scalars(
         select(Identification).where(Identification.specimen_id == specimen_id).order_by(Identification.id)
     )
-    return [_record(r) for r in rows]
+    return [identification_record(r) for r in rows]
 
 
 def update_specimen(session: Session, specimen_id: int, **fields: str | None) -> None:

@@ -6,8 +6,9 @@ Schema changes go through Alembic migrations in ``migrations/versions``; never e
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 PREDICTED = "PredictedByMachine"
@@ -28,6 +29,12 @@ class Specimen(Base):
     """A specimen or lot: one shell (or a lot of shells) with its collection data."""
 
     __tablename__ = "specimens"
+    # Sorting the catalogue table by these columns walks an index and stops after one page.
+    __table_args__ = (
+        Index("ix_specimens_locality", "locality"),
+        Index("ix_specimens_collector", "collector"),
+        Index("ix_specimens_collected_on", "collected_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     catalog_number: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -103,6 +110,8 @@ class Identification(Base):
     """One identification of a specimen; the newest is current, all are kept as its history."""
 
     __tablename__ = "identifications"
+    # A specimen's current identification is its newest: one probe of this index (see catalog.browse).
+    __table_args__ = (Index("ix_identifications_specimen_newest", "specimen_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
@@ -116,10 +125,35 @@ class Identification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     verification_status: Mapped[str] = mapped_column(String(32), default=PREDICTED)
     identified_by: Mapped[str | None] = mapped_column(String(200))
+    #: The person who added this entry (a check, a correction, a withdrawal, an undo); None for the model.
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    #: The user action (audit log entry) that added this entry.
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     remarks: Mapped[str | None] = mapped_column(Text)
 
     specimen: Mapped[Specimen] = relationship(back_populates="identifications")
+
+
+class AuditEntry(Base):
+    """One user action on the catalogue: who did what, when, and what it changed.
+
+    ``details`` holds what is needed to show and undo the action: the specimen fields' old and new values
+    of an edit, the identification entries it appended, or the full record of what a delete removed. The
+    log is never edited except to mark an action undone (``undone_by_id``); it outlives deleted specimens,
+    so ``specimen_id`` is deliberately not a foreign key.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    specimen_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"))
 
 
 class PhotoEmbedding(Base):

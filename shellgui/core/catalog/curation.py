@@ -1,0 +1,536 @@
+"""What a curator does to the catalogue: one function and one transaction per user action.
+
+The GUI and the CLI both call these functions, so the rules a curator relies on hold everywhere:
+
+- **Never overwrite, always append.** A photo already in the catalogue keeps its specimen; new specimen data
+  for it is an explicit edit (``edit=True``) whose old and new values go to the audit log. The
+  identification history is only ever appended to.
+- **Human decisions are explicit.** A :class:`Decision` names a taxon or "not identifiable"; an "uncertain"
+  answer cannot be turned into one (:class:`UndecidedError`). Every decision records who made it.
+- **Idempotent.** Accepting what is already the checked identification adds nothing.
+- **Everything can be undone or is logged.** Each action that changes something writes one
+  :class:`~shellgui.core.catalog.schema.AuditEntry`; :func:`undo` reverses a record, decision, edit or
+  withdrawal by appending (or, for a specimen the action itself created, by removing it again), and deletes
+  keep a full copy of what they removed in the log.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.decisions import Decision, require_name
+from shellgui.core.catalog.embeddings import store_embedding
+from shellgui.core.catalog.queries import SPECIMEN_FIELDS, specimen_fields
+from shellgui.core.catalog.schema import (
+    NOT_IDENTIFIABLE,
+    PREDICTED,
+    VALIDATED,
+    AuditEntry,
+    Identification,
+    Photo,
+    Specimen,
+)
+from shellgui.core.errors import ShellguiError, UsageError
+from shellgui.core.imaging import Photo as DecodedPhoto
+from shellgui.core.imaging import file_sha256, make_thumbnail
+from shellgui.core.inference.decision import Prediction
+
+FIELD_WORDS = {
+    "catalog_number": "catalogue number",
+    "locality": "locality",
+    "collector": "collector",
+    "collected_on": "date collected",
+    "notes": "notes",
+}
+
+# Audit log actions.
+RECORD = "record"
+CHECK = "check"
+CORRECT = "correct"
+WITHDRAW = "withdraw"
+EDIT = "edit"
+DELETE_SPECIMEN = "delete specimen"
+DELETE_PHOTO = "delete photo"
+UNDO = "undo"
+UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT)
+
+
+class CurationError(ShellguiError):
+    """An action was refused because it would lose or falsify data (the message says what to do)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did.
+
+    Attributes:
+        specimen_id: the specimen acted on.
+        action_id: its audit log entry, for :func:`undo`; ``None`` when nothing changed (a repeat).
+        summary: one line for the status bar or the terminal.
+        created: the action created the specimen.
+    """
+
+    specimen_id: int
+    action_id: int | None
+    summary: str
+    created: bool = False
+
+
+# -- helpers inside one transaction ------------------------------------------------------------------------
+def _specimen(session: Session, specimen_id: int) -> Specimen:
+    specimen = session.get(Specimen, specimen_id)
+    if specimen is None:
+        raise CurationError(f"specimen {specimen_id} is not in the catalogue (deleted?)")
+    return specimen
+
+
+def _label(specimen: Specimen) -> str:
+    return f"specimen {specimen.id}" + (f" ({specimen.catalog_number})" if specimen.catalog_number else "")
+
+
+def _clean(fields: Mapping[str, str | None]) -> dict[str, str | None]:
+    unknown = set(fields) - set(SPECIMEN_FIELDS)
+    if unknown:
+        raise UsageError(f"unknown specimen field {sorted(unknown)[0]}")
+    cleaned: dict[str, str | None] = {}
+    for name, value in fields.items():
+        text = (value or "").strip() if name == "notes" else " ".join((value or "").split())
+        cleaned[name] = text or None
+    return cleaned
+
+
+def _check_catalog_number(session: Session, number: str | None, specimen_id: int | None) -> None:
+    if not number:
+        return
+    other = session.scalar(select(Specimen.id).where(Specimen.catalog_number == number))
+    if other is not None and other != specimen_id:
+        raise CurationError(f"catalogue number {number} is already used by specimen {other}")
+
+
+def _log(
+    session: Session, by: str, action: str, specimen_id: int | None, summary: str, details: dict[str, Any]
+) -> AuditEntry:
+    entry = AuditEntry(by=by, action=action, specimen_id=specimen_id, summary=summary, details=details)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _current(session: Session, specimen_id: int) -> Identification | None:
+    return session.scalar(
+        select(Identification)
+        .where(Identification.specimen_id == specimen_id)
+        .order_by(Identification.id.desc())
+        .limit(1)
+    )
+
+
+def _same_decision(current: Identification | None, decision: Decision) -> bool:
+    if current is None or current.verification_status != VALIDATED:
+        return False
+    if decision.is_not_identifiable:
+        return current.taxon is None and current.remarks == NOT_IDENTIFIABLE
+    return current.taxon == decision.taxon and current.rank == decision.rank
+
+
+def _append_decision(
+    session: Session, specimen_id: int, decision: Decision, by: str, remarks: str | None = None
+) -> Identification:
+    last = _current(session, specimen_id)
+    ident = Identification(
+        specimen_id=specimen_id,
+        taxon=decision.taxon,
+        rank=decision.rank,
+        score=decision.score,
+        top_k=list(last.top_k or ()) if last else None,
+        model_name=last.model_name if last else None,
+        model_version=last.model_version if last else None,
+        model_sha256=last.model_sha256 if last else None,
+        verification_status=VALIDATED,
+        identified_by=by,
+        decided_by=by,
+        remarks=NOT_IDENTIFIABLE if decision.is_not_identifiable else remarks,
+    )
+    session.add(ident)
+    session.flush()
+    return ident
+
+
+def _copy_of(row: Identification, by: str, remarks: str) -> Identification:
+    """A new history entry that restores an earlier one's answer."""
+    return Identification(
+        specimen_id=row.specimen_id,
+        taxon=row.taxon,
+        rank=row.rank,
+        score=row.score,
+        top_k=list(row.top_k or ()) or None,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        model_sha256=row.model_sha256,
+        verification_status=row.verification_status,
+        identified_by=row.identified_by,
+        decided_by=by,
+        run_id=row.run_id,
+        remarks=remarks if row.remarks in (None, "") else f"{row.remarks}; {remarks}",
+    )
+
+
+def _stamp(entries: Sequence[Identification], entry: AuditEntry) -> None:
+    for ident in entries:
+        ident.action_id = entry.id
+
+
+def _apply_changes(
+    session: Session, specimen: Specimen, fields: Mapping[str, str | None], overwrite: bool
+) -> dict[str, list[str | None]]:
+    """Set new values; returns ``{field: [old, new]}``. Refuses to replace a value unless ``overwrite``."""
+    changes: dict[str, list[str | None]] = {}
+    for name, new in _clean(fields).items():
+        old = getattr(specimen, name)
+        if new == old or (new is None and not overwrite):
+            continue
+        if old is not None and not overwrite:
+            raise CurationError(
+                f"{_label(specimen)} already has {FIELD_WORDS[name]} {old!r}; "
+                f"saving {new!r} would replace it: edit the specimen instead"
+            )
+        if name == "catalog_number":
+            _check_catalog_number(session, new, specimen.id)
+        changes[name] = [old, new]
+    for name, (_, new) in changes.items():
+        setattr(specimen, name, new)
+    session.flush()
+    return changes
+
+
+def _describe_changes(changes: Mapping[str, Sequence[str | None]]) -> str:
+    return "; ".join(f"{FIELD_WORDS[k]} {old or '—'} → {new or '—'}" for k, (old, new) in changes.items())
+
+
+# -- actions ---------------------------------------------------------------------------------------------
+def _store_embeddings(
+    session: Session,
+    hashed: list[tuple[DecodedPhoto, str]],
+    stored: Sequence[Photo],
+    prediction: Prediction,
+    model: repo.ModelStamp,
+) -> None:
+    """Store each photo's embedding under this model when it gave one per photo (collection as memory)."""
+    embeddings = prediction.embeddings
+    if embeddings is None or len(embeddings) != len(hashed):
+        return
+    ids = {p.sha256: p.id for p in stored}
+    for (_photo, sha), vector in zip(hashed, embeddings):
+        store_embedding(session, ids[sha], model.sha256, vector)
+
+
+def record_identification(
+    catalog: Catalog,
+    photos: Sequence[DecodedPhoto],
+    prediction: Prediction,
+    model: repo.ModelStamp,
+    fields: Mapping[str, str | None] | None = None,
+    decision: Decision | None = None,
+    by: str | None = None,
+    edit: bool = False,
+) -> Outcome:
+    """Record photos of one specimen with the model's answer and, optionally, a person's decision.
+
+    A photo already in the catalogue (same bytes) keeps its specimen: ``fields`` fill what is empty and,
+    with ``edit=True`` only, replace what differs (an edit, logged with old and new values). The model's
+    answer is appended only where it changes something: never on top of a checked identification, never
+    twice. Repeating the same call changes nothing.
+
+    Args:
+        photos: decoded photos of one specimen (several views, or one).
+        prediction: the model's answer for them.
+        model: which model answered.
+        fields: catalogue number, locality, collector, collected_on, notes.
+        decision: a person's decision (``Decision.accept``/``named``/``not_identifiable``), or ``None`` to
+            leave the answer unchecked for review.
+        by: the person's name; required with a decision or an edit.
+        edit: allow replacing specimen data of an already catalogued photo.
+
+    Raises:
+        CurationError: the data would replace stored data without ``edit``, or a catalogue number is taken.
+        UsageError: a decision or edit without a name.
+    """
+    if not photos:
+        raise UsageError("no photo to record")
+    fields = _clean(fields or {})
+    name = require_name(by) if decision is not None or edit else (by or "").strip() or "unknown"
+    hashed = [(photo, file_sha256(photo.path)) for photo in photos]
+    with catalog.session() as session, session.begin():
+        known = session.scalars(select(Photo).where(Photo.sha256.in_([h for _, h in hashed]))).all()
+        known_hashes = {p.sha256 for p in known}
+        created = not known
+        changes: dict[str, list[str | None]] = {}
+        if created:
+            _check_catalog_number(session, fields.get("catalog_number"), None)
+            specimen = repo.add_specimen(session, **fields)
+        else:
+            specimen = known[0].specimen
+            changes = _apply_changes(session, specimen, fields, overwrite=edit)
+        added_photos = [
+            repo.add_photo(
+                session,
+                specimen,
+                os.path.abspath(photo.path),
+                sha,
+                os.path.getsize(photo.path),
+                photo.info,
+                make_thumbnail(photo.image),
+            )
+            for photo, sha in hashed
+            if sha not in known_hashes
+        ]
+        _store_embeddings(session, hashed, [*known, *added_photos], prediction, model)
+        appended: list[Identification] = []
+        current = _current(session, specimen.id)
+        repeat = (
+            current is not None
+            and current.model_sha256 == model.sha256
+            and current.taxon == prediction.taxon
+            and current.rank == prediction.rank
+        )
+        # The model's answer joins the history unless a person's check is current or it says nothing new.
+        if current is None or (current.verification_status != VALIDATED and not repeat):
+            appended.append(repo.add_machine_identification(session, specimen.id, prediction, model))
+        if decision is not None and not _same_decision(_current(session, specimen.id), decision):
+            appended.append(_append_decision(session, specimen.id, decision, name))
+        if not (created or changes or added_photos or appended):
+            return Outcome(specimen.id, None, f"{_label(specimen)}: already recorded, nothing changed")
+        what = [f"{len(added_photos)} photo{'s' if len(added_photos) != 1 else ''}"] if added_photos else []
+        if decision is not None and appended and appended[-1].verification_status == VALIDATED:
+            what.append(f"checked as {decision.words}")
+        elif appended:
+            what.append(f"model: {prediction.taxon or 'uncertain'}")
+        if changes:
+            what.append(f"edited {_describe_changes(changes)}")
+        verb = "recorded" if created else "updated"
+        summary = f"{verb} {_label(specimen)}: " + ", ".join(what)
+        entry = _log(
+            session,
+            name,
+            RECORD,
+            specimen.id,
+            summary,
+            {
+                "created_specimen": created,
+                "photos": [p.id for p in added_photos],
+                "identifications": [i.id for i in appended],
+                "changes": changes,
+            },
+        )
+        _stamp(appended, entry)
+        return Outcome(specimen.id, entry.id, summary, created)
+
+
+def decide(catalog: Catalog, specimen_id: int, decision: Decision, by: str | None) -> Outcome:
+    """A person checks, corrects or re-identifies a specimen: a new ``ValidatedByHuman`` history entry.
+
+    Deciding what is already the checked identification changes nothing (``action_id`` is ``None``).
+    """
+    name = require_name(by)
+    with catalog.session() as session, session.begin():
+        specimen = _specimen(session, specimen_id)
+        current = _current(session, specimen_id)
+        if _same_decision(current, decision):
+            return Outcome(specimen_id, None, f"{_label(specimen)}: already checked as {decision.words}")
+        action = CORRECT if current is not None and current.verification_status == VALIDATED else CHECK
+        ident = _append_decision(session, specimen_id, decision, name)
+        before = (
+            f" (was {current.taxon or current.remarks or 'uncertain'})"
+            if action == CORRECT and current
+            else ""
+        )
+        summary = (
+            f"{_label(specimen)}: {'checked' if action == CHECK else 'corrected'} as {decision.words}{before}"
+        )
+        entry = _log(session, name, action, specimen_id, summary, {"identifications": [ident.id]})
+        _stamp([ident], entry)
+        return Outcome(specimen_id, entry.id, summary)
+
+
+def withdraw(catalog: Catalog, specimen_id: int, by: str | None, reason: str = "") -> Outcome:
+    """Withdraw a checked identification: the model's last answer becomes current again, unchecked.
+
+    The specimen goes back to the review queue; the withdrawn check stays in the history.
+    """
+    name = require_name(by)
+    with catalog.session() as session, session.begin():
+        specimen = _specimen(session, specimen_id)
+        current = _current(session, specimen_id)
+        if current is None or current.verification_status != VALIDATED:
+            raise CurationError(f"{_label(specimen)} has no checked identification to withdraw")
+        machine = session.scalar(
+            select(Identification)
+            .where(Identification.specimen_id == specimen_id, Identification.verification_status == PREDICTED)
+            .order_by(Identification.id.desc())
+            .limit(1)
+        )
+        remark = f"check withdrawn by {name}" + (f": {reason.strip()}" if reason.strip() else "")
+        if machine is not None:
+            ident = _copy_of(machine, name, remark)
+        else:
+            ident = Identification(
+                specimen_id=specimen_id, taxon=None, rank="uncertain", decided_by=name, remarks=remark
+            )
+        ident.verification_status = PREDICTED
+        session.add(ident)
+        session.flush()
+        summary = f"{_label(specimen)}: withdrew the check {current.taxon or current.remarks}"
+        entry = _log(session, name, WITHDRAW, specimen_id, summary, {"identifications": [ident.id]})
+        _stamp([ident], entry)
+        return Outcome(specimen_id, entry.id, summary)
+
+
+def edit_specimen(
+    catalog: Catalog, specimen_id: int, fields: Mapping[str, str | None], by: str | None
+) -> Outcome:
+    """Change a specimen's collection data; old and new values go to the audit log (its history)."""
+    name = require_name(by)
+    with catalog.session() as session, session.begin():
+        specimen = _specimen(session, specimen_id)
+        changes = _apply_changes(session, specimen, fields, overwrite=True)
+        if not changes:
+            return Outcome(specimen_id, None, f"{_label(specimen)}: nothing changed")
+        summary = f"edited {_label(specimen)}: {_describe_changes(changes)}"
+        entry = _log(session, name, EDIT, specimen_id, summary, {"changes": changes})
+        return Outcome(specimen_id, entry.id, summary)
+
+
+def _snapshot(specimen: Specimen) -> dict[str, Any]:
+    return {
+        "fields": specimen_fields(specimen),
+        "photos": [_photo_snapshot(p) for p in specimen.photos],
+        "identifications": [
+            {
+                "taxon": i.taxon,
+                "rank": i.rank,
+                "score": i.score,
+                "status": i.verification_status,
+                "identified_by": i.identified_by,
+                "decided_by": i.decided_by,
+                "model": i.model_name,
+                "at": i.created_at.isoformat(timespec="seconds"),
+                "remarks": i.remarks,
+            }
+            for i in specimen.identifications
+        ],
+    }
+
+
+def _photo_snapshot(photo: Photo) -> dict[str, Any]:
+    return {"id": photo.id, "path": photo.path, "sha256": photo.sha256, "size_bytes": photo.size_bytes}
+
+
+def delete_specimen(catalog: Catalog, specimen_id: int, by: str | None) -> Outcome:
+    """Delete a specimen with its photos' records and its history; the audit log keeps a full copy."""
+    name = require_name(by)
+    with catalog.session() as session, session.begin():
+        specimen = _specimen(session, specimen_id)
+        snapshot = _snapshot(specimen)
+        current = specimen.identifications[-1] if specimen.identifications else None
+        taxon = (current.taxon or current.remarks or "uncertain") if current else "not identified"
+        count = len(specimen.photos)
+        summary = f"deleted {_label(specimen)}: {taxon}, {count} photo{'s' if count != 1 else ''}"
+        session.delete(specimen)
+        entry = _log(session, name, DELETE_SPECIMEN, specimen_id, summary, snapshot)
+        return Outcome(specimen_id, entry.id, summary)
+
+
+def delete_photo(catalog: Catalog, photo_id: int, by: str | None) -> Outcome:
+    """Remove one photo from its specimen (the file on disk is not touched); logged in the audit log."""
+    name = require_name(by)
+    with catalog.session() as session, session.begin():
+        photo = session.get(Photo, photo_id)
+        if photo is None:
+            raise CurationError(f"photo {photo_id} is not in the catalogue (deleted?)")
+        specimen = photo.specimen
+        summary = f"removed photo {photo.path} from {_label(specimen)}"
+        details = _photo_snapshot(photo)
+        session.delete(photo)
+        entry = _log(session, name, DELETE_PHOTO, specimen.id, summary, details)
+        return Outcome(specimen.id, entry.id, summary)
+
+
+def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
+    """Undo a record, check, correction, withdrawal or edit, by appending what restores the state before it.
+
+    A specimen the action itself created is removed again (the audit log keeps a copy). Refused when the
+    action was already undone, is a delete, or when the specimen changed since (undo the later action first).
+    """
+    name = require_name(by)
+    with catalog.session() as session, session.begin():
+        entry = session.get(AuditEntry, action_id)
+        if entry is None:
+            raise CurationError(f"no action {action_id} in the audit log")
+        if entry.undone_by_id is not None:
+            raise CurationError(f"'{entry.summary}' was already undone")
+        if entry.action not in UNDOABLE:
+            raise CurationError(f"'{entry.summary}' cannot be undone")
+        later = session.scalar(
+            select(AuditEntry)
+            .where(
+                AuditEntry.specimen_id == entry.specimen_id,
+                AuditEntry.id > entry.id,
+                AuditEntry.undone_by_id.is_(None),
+                AuditEntry.action != UNDO,
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        if later is not None:
+            raise CurationError(
+                f"cannot undo '{entry.summary}': {later.by} changed the specimen since ('{later.summary}')"
+            )
+        assert entry.specimen_id is not None
+        specimen = _specimen(session, entry.specimen_id)
+        details = entry.details
+        summary = f"undid '{entry.summary}'"
+        if details.get("created_specimen"):
+            snapshot = _snapshot(specimen)
+            session.delete(specimen)
+            undo_entry = _log(
+                session, name, UNDO, entry.specimen_id, summary, {"undoes": entry.id, **snapshot}
+            )
+        else:
+            restored: list[Identification] = []
+            appended = [int(i) for i in details.get("identifications", [])]
+            if appended:
+                before = session.scalar(
+                    select(Identification)
+                    .where(Identification.specimen_id == specimen.id, Identification.id < min(appended))
+                    .order_by(Identification.id.desc())
+                    .limit(1)
+                )
+                if before is not None:
+                    restored.append(_copy_of(before, name, f"restored by undo ({name})"))
+                    session.add(restored[-1])
+            for photo_id in details.get("photos", []):
+                photo = session.get(Photo, int(photo_id))
+                if photo is not None:
+                    session.delete(photo)
+            for field, (old, _new) in dict(details.get("changes", {})).items():
+                setattr(specimen, field, old)
+            session.flush()
+            undo_entry = _log(
+                session,
+                name,
+                UNDO,
+                specimen.id,
+                summary,
+                {"undoes": entry.id, "identifications": [i.id for i in restored]},
+            )
+            _stamp(restored, undo_entry)
+        entry.undone_by_id = undo_entry.id
+        return Outcome(entry.specimen_id, undo_entry.id, summary)

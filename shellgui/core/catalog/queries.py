@@ -1,0 +1,183 @@
+"""Read the catalogue for a screen or a command: each function opens one short read-only session and returns
+frozen records, so the GUI never handles sessions or ORM objects."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from shellgui.core.catalog import browse
+from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
+from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, VALIDATED, AuditEntry, Photo, Specimen
+from shellgui.core.imaging import file_sha256
+
+SPECIMEN_FIELDS = ("catalog_number", "locality", "collector", "collected_on", "notes")
+
+
+def specimen_fields(specimen: Specimen) -> dict[str, str | None]:
+    """A specimen's collection data as a plain dict."""
+    return {name: getattr(specimen, name) for name in SPECIMEN_FIELDS}
+
+
+@dataclass(frozen=True)
+class CataloguedPhoto:
+    """A photo already in the catalogue and the state of its specimen, shown before anything is saved."""
+
+    photo_id: int
+    specimen_id: int
+    fields: Mapping[str, str | None]
+    current: IdentificationRecord | None
+
+    @property
+    def describe(self) -> str:
+        """``"already catalogued as MZ-1187, checked by A. Curator (Conus textile)"``."""
+        name = self.fields.get("catalog_number") or f"specimen {self.specimen_id}"
+        ident = self.current
+        if ident is None:
+            state = "not identified"
+        elif ident.verification_status == VALIDATED:
+            state = f"checked by {ident.identified_by or 'a person'} ({ident.taxon or NOT_IDENTIFIABLE})"
+        else:
+            state = f"model answer, unchecked ({ident.taxon or 'uncertain'})"
+        return f"already catalogued as {name}, {state}"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit log line: who did what, when; ``details`` has old and new values, or what was deleted."""
+
+    id: int
+    at: datetime
+    by: str
+    action: str
+    specimen_id: int | None
+    summary: str
+    details: Mapping[str, Any]
+    undone_by_id: int | None
+
+
+def _audit_record(row: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        row.id, row.at, row.by, row.action, row.specimen_id, row.summary, dict(row.details), row.undone_by_id
+    )
+
+
+# -- read ------------------------------------------------------------------------------------------------
+def find_catalogued(catalog: Catalog, sha256s: Iterable[str]) -> CataloguedPhoto | None:
+    """The first of these photos (by byte hash) that is already catalogued, with its specimen's state."""
+    hashes = list(sha256s)
+    if not hashes:
+        return None
+    with catalog.session() as session:
+        photo = session.scalar(select(Photo).where(Photo.sha256.in_(hashes)).order_by(Photo.id).limit(1))
+        if photo is None:
+            return None
+        current = repo.current_identification(session, photo.specimen_id)
+        return CataloguedPhoto(photo.id, photo.specimen_id, specimen_fields(photo.specimen), current)
+
+
+def find_catalogued_paths(
+    catalog: Catalog, paths: Iterable[str | os.PathLike[str]]
+) -> CataloguedPhoto | None:
+    """:func:`find_catalogued` for photo files."""
+    return find_catalogued(catalog, [file_sha256(p) for p in paths])
+
+
+def audit_log(catalog: Catalog, specimen_id: int | None = None, limit: int = 500) -> list[AuditRecord]:
+    """The newest actions first, for one specimen or the whole catalogue."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if specimen_id is not None:
+        query = query.where(AuditEntry.specimen_id == specimen_id)
+    with catalog.session() as session:
+        return [_audit_record(row) for row in session.scalars(query)]
+
+
+def list_specimens(catalog: Catalog, **filters: Any) -> list[SpecimenRow]:
+    """The catalogue table (see :func:`repository.list_specimens` for the filters)."""
+    with catalog.session() as session:
+        return repo.list_specimens(session, **filters)
+
+
+def review_queue(catalog: Catalog, run_id: int | None = None) -> list[SpecimenRow]:
+    """Unchecked machine identifications, lowest confidence first."""
+    with catalog.session() as session:
+        return repo.review_queue(session, run_id=run_id)
+
+
+def current_identification(catalog: Catalog, specimen_id: int) -> IdentificationRecord | None:
+    with catalog.session() as session:
+        return repo.current_identification(session, specimen_id)
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    id: int
+    path: str
+    width: int
+    height: int
+    thumbnail: bytes | None
+
+
+@dataclass(frozen=True)
+class SpecimenDetail:
+    """Everything the specimen dialog shows: data, photos, identification history and the audit trail."""
+
+    specimen_id: int
+    fields: Mapping[str, str | None]
+    photos: tuple[PhotoRecord, ...]
+    history: tuple[IdentificationRecord, ...]
+    log: tuple[AuditRecord, ...]
+
+    @property
+    def current(self) -> IdentificationRecord | None:
+        return self.history[-1] if self.history else None
+
+
+def specimen_detail(catalog: Catalog, specimen_id: int) -> SpecimenDetail | None:
+    """One specimen in full, or ``None`` when it is not (or no longer) in the catalogue."""
+    with catalog.session() as session:
+        specimen = session.get(Specimen, specimen_id)
+        if specimen is None:
+            return None
+        photos = tuple(
+            PhotoRecord(p.id, p.path, p.width, p.height, p.thumbnail)
+            for p in sorted(specimen.photos, key=lambda p: p.id)
+        )
+        log = session.scalars(
+            select(AuditEntry).where(AuditEntry.specimen_id == specimen_id).order_by(AuditEntry.id.desc())
+        )
+        return SpecimenDetail(
+            specimen_id,
+            specimen_fields(specimen),
+            photos,
+            tuple(repo.history(session, specimen_id)),
+            tuple(_audit_record(row) for row in log),
+        )
+
+
+# -- the catalogue table, a page at a time ----------------------------------------------------------------
+def catalogue_page(
+    catalog: Catalog,
+    where: browse.SpecimenFilter = browse.SpecimenFilter(),
+    sort: browse.SpecimenSort = browse.SpecimenSort(),
+    offset: int = 0,
+    limit: int = 200,
+    count: bool = False,
+) -> tuple[int | None, list[SpecimenRow]]:
+    """One page of the catalogue table, and (with ``count=True``) how many specimens match in all."""
+    with catalog.session() as session:
+        total = browse.count_specimens(session, where) if count else None
+        return total, browse.specimen_page(session, where, sort, offset, limit)
+
+
+def catalogue_thumbnails(catalog: Catalog, specimen_ids: Iterable[int]) -> dict[int, bytes]:
+    """The thumbnails of these specimens' first photos (for the rows on screen)."""
+    with catalog.session() as session:
+        return browse.thumbnails(session, specimen_ids)
