@@ -19,6 +19,7 @@ from shellgui.core.imaging import open_photo
 from shellgui.core.inference.bank import l2_normalise
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
+from shellgui.core.review_flags import ReviewFlag, review_flags
 from shellgui.core.similar import (
     SIMILAR_COUNT,
     FewShotCandidate,
@@ -139,3 +140,15 @@ def consult_for_specimen(
         return None
     embedding = l2_normalise(vectors.mean(axis=0, dtype="float32")[None, :])[0]
     return _consult(catalog, classifier, embedding, {specimen_id}, count)
+
+
+def check_collection(catalog: Catalog, classifier: Classifier) -> list[ReviewFlag]:
+    """Review flags (likely mislabels, near-duplicates) after embedding any photo that has none yet.
+
+    Empty for a model without an embedding output.
+    """
+    if not classifier.has_embedding:
+        return []
+    for _progress in embed_missing_photos(catalog, classifier):
+        pass
+    return review_flags(catalog, classifier.sha256)

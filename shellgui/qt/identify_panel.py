@@ -71,10 +71,6 @@ def run_identify(
     previews = {p.path: load_preview(p.path) for p in photos}
     line = f"Model {classifier.name} {classifier.version} · {classifier.device}"
     known = [queries.find_catalogued_paths(catalog, r.paths) for r in outcome.results]
-    memories = [
-        consult_collection(catalog, classifier, r.prediction, k.specimen_id if k else None)
-        for r, k in zip(outcome.results, known)
-    ]
     return IdentifyJob(
         list(outcome.results),
         [str(e) for e in outcome.errors],
@@ -82,8 +78,15 @@ def run_identify(
         previews,
         line,
         known,
-        memories,
     )
+
+
+def consult_job(classifier: Classifier, catalog: Catalog, job: IdentifyJob) -> list[CollectionAnswer | None]:
+    """What the catalogue says about each result (a second task: the answer never waits for it)."""
+    return [
+        consult_collection(catalog, classifier, r.prediction, k.specimen_id if k else None)
+        for r, k in zip(job.results, job.known)
+    ]
 
 
 def save_record(
@@ -282,6 +285,11 @@ class IdentifyPanel(QWidget):
 
     def _show_job(self, job: IdentifyJob) -> None:
         self.job = job
+        classifier = self.context.classifier
+        if classifier is not None and classifier.has_embedding and job.results:
+            task = Task(consult_job, classifier, self.context.catalog, job)
+            task.signals.result.connect(lambda memories: self._show_memories(job, memories))
+            self.context.keep(task)
         self.items.clear()
         for result in job.results:
             label = Path(result.paths[0]).name
@@ -302,6 +310,24 @@ class IdentifyPanel(QWidget):
             self.results.clear("None of the dropped files is a readable photo.")
             self.preview.set_image(None)
 
+    def _show_memories(self, job: IdentifyJob, memories: list[CollectionAnswer | None]) -> None:
+        if job is not self.job:
+            return  # a newer drop replaced it
+        job.memories = memories
+        self._show_memory(self.items.currentRow())
+
+    def _show_memory(self, row: int) -> None:
+        job = self.job
+        classifier = self.context.classifier
+        if job is None or classifier is None or not classifier.has_embedding:
+            self.similar.hide()
+            return
+        self.similar.show()
+        if row < len(job.memories):
+            self.similar.show_answer(job.memories[row])
+        else:
+            self.similar.clear("Looking for similar specimens in your catalogue…")
+
     def current(self) -> Identified | None:
         row = self.items.currentRow()
         return self.job.results[row] if self.job and 0 <= row < len(self.job.results) else None
@@ -321,9 +347,7 @@ class IdentifyPanel(QWidget):
         self.next_view.setText(f"Next view (1 of {len(result.paths)})")
         self.preview.set_image(self.job.previews.get(result.paths[0]))
         self.results.show_prediction(result.prediction, self.job.model_line)
-        memory = self.job.memories[row] if row < len(self.job.memories) else None
-        self.similar.setVisible(memory is not None)
-        self.similar.show_answer(memory)
+        self._show_memory(row)
         self._show_known(self.current_known())
         known = self.current_known()
         checked = known.current if known is not None else None

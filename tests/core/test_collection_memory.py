@@ -13,7 +13,7 @@ from tinymodel import EMBEDDING_SIZE, build_open_set_model, colour_embedding
 from shellgui.core.batch import catalogue_folder
 from shellgui.core.catalog import Catalog
 from shellgui.core.catalog import embeddings as store
-from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.decisions import Decision
 from shellgui.core.catalog.schema import Photo, PhotoEmbedding
 from shellgui.core.identify import identify_paths, record
 from shellgui.core.inference import Classifier
@@ -42,12 +42,12 @@ def _add(
     catalog: Catalog, classifier: Classifier, path: Path, checked_as: str | None = None, number: str = ""
 ) -> int:
     photos, outcome = identify_paths(classifier, [path])
+    prediction = outcome.results[0].prediction
     fields = {"catalog_number": number} if number else {}
-    specimen_id = record(catalog, classifier, photos, outcome.results[0].prediction, **fields)
-    if checked_as:
-        with catalog.session() as s, s.begin():
-            repo.validate_identification(s, specimen_id, checked_as, by="curator")
-    return specimen_id
+    decision = Decision.named(checked_as, prediction) if checked_as else None
+    return record(
+        catalog, classifier, photos, prediction, decision=decision, by="curator", **fields
+    ).specimen_id
 
 
 def test_embeddings_are_stored_per_photo_as_float16(tmp_path: Path, open_set: Classifier) -> None:
