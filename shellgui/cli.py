@@ -11,15 +11,35 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from shellgui import __version__
+from shellgui.core.text import display_path, one_line
 
 if TYPE_CHECKING:
     from shellgui.core.settings import Settings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]`` (0 or a negative number is refused, not replaced)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {low} to {high}")
+        return value
+
+    return parse
+
+
+BATCH_SIZES = (1, 256)  # the same range as shellgui.core.identify.BATCH_SIZE_RANGE (checked by a test)
+TOP_K = (1, 100)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     ident = sub.add_parser("identify", parents=[common, model_opt], help="identify one or more photos")
     ident.add_argument("photos", nargs="+", metavar="PHOTO")
     ident.add_argument("--specimen", action="store_true", help="the photos are views of one specimen")
-    ident.add_argument("--top-k", type=int, metavar="K", help="how many taxa to list (default 5)")
+    ident.add_argument(
+        "--top-k", type=_int_in(*TOP_K), metavar="K", help="how many taxa to list, 1-100 (default 5)"
+    )
+    ident.add_argument(
+        "--batch-size",
+        type=_int_in(*BATCH_SIZES),
+        metavar="N",
+        help="photos decoded and identified together, 1-256 (default 8): memory stays bounded",
+    )
     ident.add_argument("--json", action="store_true", help="print JSON instead of text")
     ident.add_argument("--no-record", action="store_true", help="do not store the result in the catalogue")
     ident.add_argument("--catalog-number", help="catalogue number of the specimen (with --specimen)")
@@ -70,13 +98,53 @@ def _parser() -> argparse.ArgumentParser:
 
     cat = sub.add_parser("catalog", parents=[common, model_opt], help="catalogue every photo in a folder")
     cat.add_argument("folder")
-    cat.add_argument("--batch-size", type=int, metavar="N", help="photos per model run (default 8)")
+    cat.add_argument(
+        "--batch-size",
+        type=_int_in(*BATCH_SIZES),
+        metavar="N",
+        help="photos per model run, 1-256 (default 8)",
+    )
     cat.add_argument("--restart", action="store_true", help="start a new run instead of resuming")
     cat.add_argument("--quiet", action="store_true", help="no progress bar")
+    cat.add_argument(
+        "--label-from-folder",
+        action="store_true",
+        help="record each photo's folder name (Genus_species) as a checked taxon (ValidatedByHuman)",
+    )
+    cat.add_argument(
+        "--bind",
+        metavar="PATTERN",
+        help="attach photos to existing specimens by file name: 'MZ-{catalog}_{view}.jpg', "
+        "a regex with (?P<catalog>...), or a CSV of file,catalogNumber",
+    )
+    cat.add_argument(
+        "--by", metavar="NAME", help="who vouches for the labels (default: the name in the settings)"
+    )
 
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
+
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import existing records: CSV/TSV/XLSX (columns mapped) or a Darwin Core archive (.zip)",
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--mapping", metavar="JSON", help='column mapping {"catalogNumber": "Cat. No.", ...}')
+    imp.add_argument("--save-mapping", metavar="JSON", help="write the mapping used (to edit and reuse)")
+    imp.add_argument("--sheet", help="XLSX sheet (default: the first)")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    imp.add_argument("--by", metavar="NAME", help="who is importing (default: the name in the settings)")
+
+    names = sub.add_parser(
+        "names",
+        help="check or complete taxon names against the offline name backbone (WoRMS snapshot + your files)",
+    )
+    names.add_argument("names", nargs="*", metavar="NAME", help="names to check (exit 1 if any is unknown)")
+    names.add_argument("--complete", metavar="TEXT", help="list names starting with (or containing) TEXT")
+    names.add_argument("--add", metavar="CSV", help="add your own names file (a scientificName column, ...)")
+    names.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     sim = sub.add_parser(
         "similar",
@@ -98,8 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> None:
-    print(f"shellgui: error: {message}", file=sys.stderr)
+def _fail(message: object) -> None:
+    """Print one error line; file names and other untrusted text cannot break it or the terminal."""
+    print(f"shellgui: error: {one_line(message)}", file=sys.stderr)
 
 
 def _settings() -> Settings:
@@ -125,12 +194,10 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def cmd_identify(args: argparse.Namespace) -> int:
     from shellgui.core.catalog.curation import CurationError
-    from shellgui.core.identify import identify_paths, record
+    from shellgui.core.identify import identify_in_batches, identify_paths, record
 
-    top_k = args.top_k or _settings().top_k
-    if top_k < 1:
-        _fail("--top-k must be at least 1")
-        return EXIT_USAGE
+    settings = _settings()
+    top_k = args.top_k or settings.top_k
     deciding = args.accept or args.taxon is not None or args.not_identifiable
     if args.no_record and (deciding or args.edit):
         _fail("--accept, --taxon, --not-identifiable and --edit record in the catalogue; drop --no-record")
@@ -139,88 +206,82 @@ def cmd_identify(args: argparse.Namespace) -> int:
     if deciding or args.edit:
         from shellgui.core.catalog.decisions import require_name
 
-        by = require_name(args.by or _settings().user_name)
+        by = require_name(args.by or settings.user_name)
     classifier = _classifier(args)
-    photos, outcome = identify_paths(classifier, args.photos, as_specimen=args.specimen, top_k=top_k)
-    catalog = None if args.no_record or not outcome.results else _catalog(args)
-    by_path = {p.path: p for p in photos}
-    out = []
-    problems: list[str] = []
-    memories = []
-    for result in outcome.results:
-        entry: dict[str, object] = {"photos": list(result.paths), "specimen_id": None}
-        if catalog is not None:
-            fields = {
-                "catalog_number": args.catalog_number,
-                "locality": args.locality,
-                "collector": args.collector,
-            }
-            decision, undecided = _decision(args, result.prediction)
-            if undecided:
-                problems.append(f"{', '.join(result.paths)}: {undecided} (recorded unchecked)")
-            try:
-                done = record(
-                    catalog,
-                    classifier,
-                    [by_path[p] for p in result.paths],
-                    result.prediction,
-                    decision=decision,
-                    by=by,
-                    edit=args.edit,
-                    **{k: v for k, v in fields.items() if v},
-                )
-            except CurationError as exc:
-                problems.append(f"{', '.join(result.paths)}: {exc}")
-            else:
-                entry.update(specimen_id=done.specimen_id, recorded=done.summary)
-        memory = None
-        if catalog is not None:
-            from shellgui.core.memory import consult_collection
-
-            own = entry["specimen_id"]
-            memory = consult_collection(
-                catalog, classifier, result.prediction, exclude_specimen=own if isinstance(own, int) else None
-            )
-        memories.append(memory)
-        out.append({**entry, **result.prediction.to_dict(), **(memory.to_dict() if memory else {})})
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": {
-                        "name": classifier.name,
-                        "version": classifier.version,
-                        "provider": classifier.device,
-                    },
-                    "results": out,
-                    "errors": [{"path": e.path, "kind": e.kind, "message": e.reason} for e in outcome.errors],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+    if args.specimen:
+        batches = iter([identify_paths(classifier, args.photos, as_specimen=True, top_k=top_k)])
     else:
-        for result, entry, memory in zip(outcome.results, out, memories):
-            print(", ".join(result.paths))
-            print(f"  {result.prediction.summary}")
-            for t in result.prediction.top_k:
-                print(f"    {t.probability:6.1%}  {t.name}")
-            if memory is not None:
-                _print_memory(memory)
-            if entry.get("recorded"):
-                print(f"  catalogue: {entry['recorded']}")
-        if outcome.results:
-            print(f"(model {classifier.name} {classifier.version} on {classifier.device})")
-    for error in outcome.errors:
-        _fail(str(error))
+        batches = identify_in_batches(classifier, args.photos, args.batch_size or settings.batch_size, top_k)
+    catalog = None
+    out: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    problems: list[str] = []
+    for photos, outcome in batches:  # one batch of photos in memory at a time
+        if catalog is None and not args.no_record and outcome.results:
+            catalog = _catalog(args)
+        by_path = {p.path: p for p in photos}
+        for result in outcome.results:
+            shown = ", ".join(display_path(p) for p in result.paths)
+            entry: dict[str, Any] = {"photos": [display_path(p) for p in result.paths], "specimen_id": None}
+            if catalog is not None:
+                fields = {
+                    "catalog_number": args.catalog_number,
+                    "locality": args.locality,
+                    "collector": args.collector,
+                }
+                decision, undecided = _decision(args, result.prediction)
+                if undecided:
+                    problems.append(f"{shown}: {undecided} (recorded unchecked)")
+                try:
+                    done = record(
+                        catalog,
+                        classifier,
+                        [by_path[p] for p in result.paths],
+                        result.prediction,
+                        decision=decision,
+                        by=by,
+                        edit=args.edit,
+                        **{k: v for k, v in fields.items() if v},
+                    )
+                except CurationError as exc:
+                    problems.append(f"{shown}: {exc}")
+                else:
+                    entry.update(specimen_id=done.specimen_id, recorded=done.summary)
+            entry.update(result.prediction.to_dict())
+            memory = None
+            if catalog is not None:
+                from shellgui.core.memory import consult_collection
+
+                memory = consult_collection(catalog, classifier, result.prediction, entry["specimen_id"])
+                entry.update(memory.to_dict() if memory else {})
+            if args.json:
+                out.append(entry)
+            else:
+                print(shown)
+                print(f"  {one_line(result.prediction.summary)}")
+                for t in result.prediction.top_k:
+                    print(f"    {t.probability:6.1%}  {one_line(t.name)}")
+                if memory is not None:
+                    _print_memory(memory)
+                if entry.get("recorded"):
+                    print(f"  catalogue: {one_line(entry['recorded'])}")
+        for error in outcome.errors:
+            errors.append({"path": display_path(error.path), "kind": error.kind, "message": error.reason})
+            _fail(error)
+    if args.json:
+        model = {"name": classifier.name, "version": classifier.version, "provider": classifier.device}
+        print(json.dumps({"model": model, "results": out, "errors": errors}, indent=2, ensure_ascii=False))
+    elif len(args.photos) > len(errors):
+        print(f"(model {one_line(classifier.name)} {one_line(classifier.version)} on {classifier.device})")
     for problem in problems:
         _fail(problem)
-    return EXIT_SOME_FAILED if outcome.errors or problems else EXIT_OK
+    return EXIT_SOME_FAILED if errors or problems else EXIT_OK
 
 
 def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-def]
     """The person's decision asked for on the command line, and why there is none when it was refused."""
     from shellgui.core.catalog.decisions import Decision, UndecidedError
+    from shellgui.core.determinations import checked_decision
 
     try:
         if args.accept:
@@ -228,7 +289,12 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
         if args.not_identifiable:
             return Decision.not_identifiable(), None
         if args.taxon is not None:
-            return Decision.named(args.taxon, prediction), None
+            decision, check = checked_decision(args.taxon, prediction)
+            if check is not None and not check.known:
+                print(f"shellgui: warning: {check.note}", file=sys.stderr)
+            elif check is not None and check.note:
+                print(f"shellgui: note: {check.note}", file=sys.stderr)
+            return decision, None
     except UndecidedError as exc:
         if args.taxon is not None:
             raise
@@ -238,14 +304,14 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
 
 def _print_memory(memory) -> None:  # type: ignore[no-untyped-def]
     for candidate in memory.candidates:
-        print(f"  {candidate.summary}")
+        print(f"  {one_line(candidate.summary)}")
     if memory.similar:
         print("  similar specimens in your catalogue (checked first):")
     for s in memory.similar:
         mark = "checked" if s.checked else "machine"
-        name = s.taxon or "no taxon"
-        number = s.catalog_number or f"specimen {s.specimen_id}"
-        print(f"    {s.distance:6.3f}  {name} [{mark}]  {number}  {s.photo_path}")
+        name = one_line(s.taxon or "no taxon")
+        number = one_line(s.catalog_number or f"specimen {s.specimen_id}")
+        print(f"    {s.distance:6.3f}  {name} [{mark}]  {number}  {display_path(s.photo_path)}")
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -282,7 +348,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
             print(json.dumps({"flags": [f.to_dict() for f in flags]}, indent=2, ensure_ascii=False))
         else:
             for flag in flags:
-                print(flag.message)
+                print(one_line(flag.message))
             print(f"{len(flags)} review flags (model {classifier.name} {classifier.version})")
         return EXIT_OK
     _photos, outcome = identify_paths(classifier, [args.photo])
@@ -300,8 +366,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         body = {"photo": args.photo, "answer": prediction.to_dict(), **memory.to_dict()}
         print(json.dumps(body, indent=2, ensure_ascii=False))
     else:
-        print(args.photo)
-        print(f"  {prediction.summary}")
+        print(display_path(args.photo))
+        print(f"  {one_line(prediction.summary)}")
         _print_memory(memory)
         if not memory.similar:
             print("  no catalogued photo to compare with yet")
@@ -310,21 +376,26 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 def cmd_catalog(args: argparse.Namespace) -> int:
     import threading
+    from collections import Counter
+    from pathlib import Path
 
     from tqdm import tqdm
 
-    from shellgui.core.batch import CANCELLED, catalogue_folder, failed_items
+    from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
+    from shellgui.core.binding import PhotoBinder
+    from shellgui.core.catalog.decisions import require_name
 
     settings = _settings()
     batch_size = args.batch_size or settings.batch_size
-    if batch_size < 1:
-        _fail("--batch-size must be at least 1")
-        return EXIT_USAGE
     classifier = _classifier(args)
     catalog = _catalog(args)
     cancel = threading.Event()
     bar = None
     last = None
+    label_by = require_name(args.by or settings.user_name) if args.label_from_folder else None
+    binder = PhotoBinder.parse(args.bind) if args.bind else None
+    label_notes: list[str] = []
+    labelled: Counter[str] = Counter()
     try:
         for progress in catalogue_folder(
             catalog,
@@ -334,7 +405,14 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             cancel=cancel,
             resume=not args.restart,
             top_k=settings.top_k,
+            label_by=label_by,
+            bind=binder,
         ):
+            for item in progress.items:
+                if item.label_note:
+                    label_notes.append(f"{item.path}: {item.label_note}")
+                elif label_by and item.status in (DONE, DUPLICATE):
+                    labelled[Path(item.path).parent.name] += 1
             if bar is None:
                 bar = tqdm(
                     total=progress.total,
@@ -358,10 +436,16 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         bar.close()
     assert last is not None
     print(
-        f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
-        f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
-        f"catalogue {catalog.display_name})"
+        one_line(
+            f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
+            f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
+            f"catalogue {catalog.display_name})"
+        )
     )
+    if label_by:
+        _print_folder_labels(labelled, label_by)
+    for note in label_notes:
+        print(f"shellgui: warning: {note}", file=sys.stderr)
     for path, reason in failed_items(catalog, last.run_id):
         _fail(f"{path}: {reason}")
     if last.state == CANCELLED:
@@ -369,12 +453,93 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if last.failed else EXIT_OK
 
 
+def _print_folder_labels(counts: dict[str, int], by: str) -> None:
+    """One line per folder label: how many photos carry it and what the name backbone said about it."""
+    from shellgui.core.taxonomy import load_backbone
+
+    backbone = load_backbone()
+    print(f"Photos labelled with their folder name (checked by {by} unless checked before):")
+    for name, n in sorted(counts.items()):
+        check = backbone.check(name)
+        mark = check.status if check.known else "UNKNOWN name, marked in the remarks"
+        print(f"  {n:5d}  {name} -> {check.name} ({mark}{', ' + check.family if check.family else ''})")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from shellgui.core.export import export
 
     count = export(_catalog(args), args.format, args.out)
-    print(f"Exported {count} specimens to {args.out}")
+    print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from shellgui.core.catalog.decisions import require_name
+    from shellgui.core.importing import apply_import, plan_import, read_records
+    from shellgui.core.importing.records import NOT_STORED
+    from shellgui.core.importing.tables import save_mapping
+
+    by = None if args.dry_run else require_name(args.by or _settings().user_name)
+    table = read_records(args.file, args.mapping, args.sheet)
+    print(f"{len(table.records)} records in {args.file}; columns read:")
+    for term, header in table.mapping.items():
+        stored = "  (not stored by the catalogue)" if term in NOT_STORED else ""
+        print(f"  {term:<33} <- {header}{stored}")
+    if table.unmapped:
+        print(f"  not read: {', '.join(table.unmapped)}")
+    if args.save_mapping:
+        save_mapping(table.mapping, args.save_mapping)
+        print(f"Mapping saved to {args.save_mapping}")
+    catalog = _catalog(args)
+    plan = plan_import(catalog, table)
+    for change in plan.changes:
+        if change.changes_something:
+            print(("would " if args.dry_run else "") + change.summary())
+        for note in change.notes:
+            print(f"shellgui: warning: {change.label}: {note}", file=sys.stderr)
+    if not args.dry_run:
+        apply_import(catalog, plan, by)
+    verb = "Would import" if args.dry_run else "Imported"
+    print(
+        f"{verb}: {plan.new} new specimens, {plan.updated} updated, {plan.unchanged} unchanged, "
+        f"{len(plan.conflicts)} conflicts, {len(plan.skipped)} records skipped "
+        f"(catalogue {catalog.display_name})"
+    )
+    for conflict in plan.conflicts:
+        _fail(f"conflict: {conflict}")
+    for skipped in plan.skipped:
+        _fail(f"skipped {skipped}")
+    return EXIT_SOME_FAILED if plan.conflicts or plan.skipped else EXIT_OK
+
+
+def cmd_names(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from shellgui.core.errors import UsageError
+    from shellgui.core.taxonomy import add_user_names, load_backbone
+
+    if not (args.names or args.complete or args.add):
+        raise UsageError("give names to check, --complete TEXT or --add CSV")
+    if args.add:
+        target, count = add_user_names(args.add)
+        print(f"Added {count} names from {args.add} (kept as {target})")
+    backbone = load_backbone()
+    if args.complete:
+        for name in backbone.complete(args.complete, limit=50):
+            print(name)
+    checks = [backbone.check(name) for name in args.names]
+    if args.json:
+        print(json.dumps([{**asdict(c), "note": c.note} for c in checks], indent=2, ensure_ascii=False))
+    else:
+        for c in checks:
+            ranks = ", ".join(f"{k} {v}" for k, v in c.ranks.items() if k != "genus")
+            print(f"{c.typed}: {c.status}" + ("" if c.name == c.typed else f" -> {c.name}"))
+            if c.known:
+                print(f"    {c.rank}; {ranks}" + (f"; {c.name_id}" if c.name_id else "") + f" [{c.source}]")
+    unknown = [c.typed for c in checks if not c.known]
+    for name in unknown:
+        _fail(f"{name}: not in the name backbone (it can still be recorded, marked as unchecked)")
+    return EXIT_SOME_FAILED if unknown else EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -390,7 +555,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     if args.install:
         target = install_model(Path(args.install))
-        print(f"Installed {target}")
+        print(f"Installed {display_path(target)}")
         return EXIT_OK
     if args.card is not None:
         card = read_card_from_file(resolve_model(args.card or None))
@@ -402,7 +567,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         return EXIT_SOME_FAILED
     for i, m in enumerate(models):
         mark = "*" if i == 0 and m.bundled else " "
-        print(f"{mark} {m.label}\n    {m.path}")
+        print(f"{mark} {one_line(m.label)}\n    {display_path(m.path)}")
         if m.card:
             shown = (("test_top1", "top-1"), ("test_top3", "top-3"), ("test_macro_f1", "macro-F1"))
             metrics = ", ".join(f"{name} {m.card.metrics[k]:.3f}" for k, name in shown if k in m.card.metrics)
@@ -417,6 +582,8 @@ COMMANDS = {
     "identify": cmd_identify,
     "catalog": cmd_catalog,
     "export": cmd_export,
+    "import": cmd_import,
+    "names": cmd_names,
     "models": cmd_models,
     "similar": cmd_similar,
 }

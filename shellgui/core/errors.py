@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shellgui.core.text import display_path, one_line
+
 
 class ShellguiError(Exception):
     """Base class: ``str(error)`` is a complete, one-line message for the user."""
@@ -16,7 +18,7 @@ class PhotoError(ShellguiError):
     """
 
     def __init__(self, kind: str, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
+        super().__init__(f"{display_path(path)}: {one_line(message)}")
         self.kind = kind
         self.path = path
         self.reason = message

@@ -18,6 +18,7 @@ from shellgui.core.atomic import atomic_path, atomic_write
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.schema import PREDICTED, Identification, Photo, Specimen
 from shellgui.core.errors import UsageError
+from shellgui.core.taxonomy import NameBackbone, NameCheck, load_backbone
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 DWC = "http://rs.tdwg.org/dwc/terms/"
@@ -136,6 +137,10 @@ OCCURRENCE_TERMS = [
     ("scientificName", DWC),
     ("taxonRank", DWC),
     ("genus", DWC),
+    ("scientificNameID", DWC),
+    ("kingdom", DWC),
+    ("phylum", DWC),
+    ("family", DWC),
     ("identifiedBy", DWC),
     ("dateIdentified", DWC),
     ("identificationVerificationStatus", DWC),
@@ -147,6 +152,7 @@ OCCURRENCE_TERMS = [
 IDENTIFICATION_TERMS = [
     ("identificationID", DWC),
     ("scientificName", DWC),
+    ("scientificNameID", DWC),
     ("taxonRank", DWC),
     ("identifiedBy", DWC),
     ("dateIdentified", DWC),
@@ -181,6 +187,14 @@ def _meta_xml() -> str:
 """
 
 
+def _names(backbone: NameBackbone, taxon: str | None) -> NameCheck | None:
+    """The backbone's record of a stored taxon, for ``scientificNameID`` and the higher ranks."""
+    if not taxon:
+        return None
+    check = backbone.check(taxon)
+    return check if check.known and check.name == taxon else None
+
+
 def _occurrence_id(specimen: Specimen) -> str:
     return f"urn:shellgui:specimen:{specimen.id}"
 
@@ -190,6 +204,7 @@ def export_dwc(catalog: Catalog, out: str | os.PathLike[str]) -> int:
     (the full history, with ``identificationVerificationStatus`` and the model's name, version and score)
     and ``meta.xml``. Returns the number of occurrences."""
     rows = _rows(catalog)
+    backbone = load_backbone()
     occ, hist = io.StringIO(), io.StringIO()
     occ_writer, hist_writer = csv.writer(occ, lineterminator="\n"), csv.writer(hist, lineterminator="\n")
     occ_writer.writerow([name for name, _ in OCCURRENCE_TERMS])
@@ -197,6 +212,8 @@ def export_dwc(catalog: Catalog, out: str | os.PathLike[str]) -> int:
     for specimen, photos, idents in rows:
         cur = idents[-1] if idents else None
         gps = next((p for p in photos if p.gps_lat is not None), None)
+        name = _names(backbone, cur.taxon) if cur else None
+        ranks = name.ranks if name else {}
         occ_writer.writerow(
             [
                 safe_cell(v)
@@ -212,6 +229,10 @@ def export_dwc(catalog: Catalog, out: str | os.PathLike[str]) -> int:
                     cur.taxon if cur else None,
                     cur.rank if cur else None,
                     _genus(cur.taxon, cur.rank) if cur else None,
+                    name.name_id if name else None,
+                    ranks.get("kingdom"),
+                    ranks.get("phylum"),
+                    ranks.get("family"),
                     _identified_by(cur) if cur else None,
                     cur.created_at.date().isoformat() if cur else None,
                     cur.verification_status if cur else None,
@@ -230,6 +251,7 @@ def export_dwc(catalog: Catalog, out: str | os.PathLike[str]) -> int:
                         _occurrence_id(specimen),
                         f"urn:shellgui:identification:{ident.id}",
                         ident.taxon,
+                        getattr(_names(backbone, ident.taxon), "name_id", None),
                         ident.rank,
                         _identified_by(ident),
                         ident.created_at.isoformat(timespec="seconds"),

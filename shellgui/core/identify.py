@@ -6,14 +6,16 @@ Shared by the CLI and the GUI so both record identifications the same way.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import Outcome, record_identification
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision
-from shellgui.core.errors import PhotoError
+from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import Photo, open_photo
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
@@ -34,34 +36,79 @@ class IdentifyOutcome:
     errors: tuple[PhotoError, ...]
 
 
-def open_photos(
-    paths: Sequence[str | os.PathLike[str]], min_side: int
-) -> tuple[list[Photo], list[PhotoError]]:
-    """Open every path; the bad ones come back as errors, never as exceptions."""
-    photos, errors = [], []
+#: The most views one specimen may have in one identification (they are all decoded at once).
+MAX_VIEWS = 32
+#: The sane range of ``batch_size``: photos decoded and run through the model together.
+BATCH_SIZE_RANGE = (1, 256)
+
+
+def _prepare(classifier: Classifier, path: str | os.PathLike[str]) -> tuple[Photo, np.ndarray]:
+    """Open and preprocess one photo; anything unexpected is this photo's :class:`PhotoError`."""
+    photo = open_photo(path, min_side=classifier.min_decode_side)
+    try:
+        return photo, classifier.prepare(photo)
+    except MemoryError:
+        raise PhotoError("too_large", photo.path, "not enough memory to prepare this photo") from None
+    except Exception as exc:
+        raise PhotoError(
+            "corrupt", photo.path, f"the photo cannot be prepared ({type(exc).__name__})"
+        ) from None
+
+
+def _open_all(
+    classifier: Classifier, paths: Sequence[str | os.PathLike[str]]
+) -> tuple[list[Photo], list[np.ndarray], list[PhotoError]]:
+    photos, arrays, errors = [], [], []
     for path in paths:
         try:
-            photos.append(open_photo(path, min_side=min_side))
+            photo, array = _prepare(classifier, path)
         except PhotoError as exc:
             errors.append(exc)
-    return photos, errors
+            continue
+        photos.append(photo)
+        arrays.append(array)
+    return photos, arrays, errors
 
 
 def identify_paths(
     classifier: Classifier, paths: Sequence[str | os.PathLike[str]], as_specimen: bool = False, top_k: int = 5
 ) -> tuple[list[Photo], IdentifyOutcome]:
-    """Identify photos one by one, or fused as views of one specimen."""
-    photos, errors = open_photos(paths, classifier.min_decode_side)
+    """Identify a few photos one by one (one model run), or fused as views of one specimen.
+
+    For many photos use :func:`identify_in_batches`, which keeps memory bounded.
+
+    Raises:
+        UsageError: more than :data:`MAX_VIEWS` views of one specimen.
+    """
+    if as_specimen and len(paths) > MAX_VIEWS:
+        raise UsageError(f"one specimen can have at most {MAX_VIEWS} views; {len(paths)} photos were given")
+    photos, arrays, errors = _open_all(classifier, paths)
     if not photos:
         return photos, IdentifyOutcome((), tuple(errors))
     results: tuple[Identified, ...]
     if as_specimen:
-        results = (Identified(tuple(p.path for p in photos), classifier.identify_specimen(photos, top_k)),)
+        results = (Identified(tuple(p.path for p in photos), classifier.predict_specimen(arrays, top_k)),)
     else:
         results = tuple(
-            Identified((p.path,), pred) for p, pred in zip(photos, classifier.identify(photos, top_k))
+            Identified((p.path,), pred) for p, pred in zip(photos, classifier.predict(arrays, top_k))
         )
     return photos, IdentifyOutcome(results, tuple(errors))
+
+
+def identify_in_batches(
+    classifier: Classifier, paths: Sequence[str | os.PathLike[str]], batch_size: int = 8, top_k: int = 5
+) -> Iterator[tuple[list[Photo], IdentifyOutcome]]:
+    """Identify photos one by one, ``batch_size`` at a time: only one batch is ever decoded in memory,
+    so ``shellgui identify photos/*.jpg`` over thousands of photos runs in constant memory.
+
+    Yields:
+        The decoded photos of each batch and their outcome (results and errors).
+    """
+    low, high = BATCH_SIZE_RANGE
+    if not low <= batch_size <= high:
+        raise UsageError(f"the batch size must be between {low} and {high}, not {batch_size}")
+    for start in range(0, len(paths), batch_size):
+        yield identify_paths(classifier, paths[start : start + batch_size], top_k=top_k)
 
 
 def record(

@@ -10,21 +10,43 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import math
 import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shellgui.core.errors import PhotoError
 
-#: Refuse anything above this many pixels (about a 200-megapixel scan) before decoding it.
+#: Refuse anything above this many pixels (about a 200-megapixel scan) before decoding it. Photos from
+#: medium-format cameras and flatbed scans (90-200 MP) are accepted.
 MAX_PIXELS = 200_000_000
 #: Refuse photos smaller than this on their shorter side: nothing can be identified from them.
 MIN_SIDE = 16
+#: Refuse strips longer than this many times their width: no camera or scanner makes them, and a
+#: 16 x 5,000,000 PNG is a memory trap, not a specimen.
+MAX_ASPECT = 20
+#: No camera writes a JPEG this big; more is padding or an attack, not a photo.
+MAX_JPEG_BYTES = 512 << 20
+#: Pillow's own bomb guard would refuse real 90-200 MP photos at its 89 MP default; ours applies instead.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+#: The brands of an ISO base-media file that mean HEIC/HEIF (bytes 8..12 of the file).
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 #: File name extensions treated as photos when a folder is catalogued.
 PHOTO_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"}
@@ -76,10 +98,52 @@ def _register_heic() -> bool:
     return _HEIC_REGISTERED
 
 
+def open_regular_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a regular file for reading; anything else is refused before it is opened.
+
+    A FIFO would block forever, ``/dev/zero`` (or a link to it named ``.jpg``) never ends, and opening
+    some devices has side effects: the type is checked with ``stat`` first, and again on the open
+    descriptor so a file swapped in between is caught too.
+
+    Raises:
+        PhotoError: not found, unreadable, a folder, or not a regular file.
+    """
+    spath = os.fspath(path)
+    try:
+        st = os.stat(spath)
+    except OSError as exc:
+        raise _os_error(spath, exc) from None
+    _require_regular(spath, st.st_mode)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        fd = os.open(spath, flags)
+    except OSError as exc:
+        raise _os_error(spath, exc) from None
+    try:
+        _require_regular(spath, os.fstat(fd).st_mode)
+    except PhotoError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _require_regular(spath: str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise PhotoError("directory", spath, "is a folder, not a photo")
+    if not stat.S_ISREG(mode):
+        raise PhotoError("not_a_file", spath, "not a regular file (a device, FIFO or socket); not opened")
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes (used to recognise the same photo under another name)."""
+    """The SHA-256 of a file's bytes (used to recognise the same photo under another name).
+
+    Raises:
+        PhotoError: the path is not a readable regular file (see :func:`open_regular_file`).
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular_file(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -98,15 +162,14 @@ def _os_error(path: str, exc: OSError) -> PhotoError:
 def _sniff(path: str, head: bytes) -> PhotoError:
     """Name what a non-image file probably is, so the message helps."""
     lower = path.lower()
-    if lower.endswith((".heic", ".heif")) or head[4:12] in (
-        b"ftypheic",
-        b"ftypheix",
-        b"ftypmif1",
-        b"ftyphevc",
-    ):
-        return PhotoError(
-            "unsupported", path, "HEIC/HEIF photo: install the 'heic' extra (pip install shellgui[heic])"
-        )
+    if _is_heif(head) or (lower.endswith((".heic", ".heif")) and head[4:8] != b"ftyp"):
+        if not _register_heic():
+            return PhotoError(
+                "unsupported", path, "HEIC/HEIF photo: install the 'heic' extra (pip install shellgui[heic])"
+            )
+        if _is_heif(head):
+            return PhotoError("corrupt", path, "a HEIC/HEIF photo that is damaged and cannot be decoded")
+        return PhotoError("not_an_image", path, "named .heic but not a HEIC/HEIF photo")
     known = {
         b"%PDF": "a PDF document",
         b"PK\x03\x04": "a ZIP archive",
@@ -133,15 +196,26 @@ def _rational(value: object) -> float:
         return float("nan")
 
 
-def _gps_degrees(dms: object, ref: object) -> float | None:
+def _is_heif(head: bytes) -> bool:
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
+
+
+def _gps_degrees(dms: object, ref: object, limit: float) -> float | None:
+    """Decimal degrees from EXIF degrees/minutes/seconds; ``None`` when absent, damaged or out of range."""
     try:
         d, m, s = (_rational(v) for v in dms)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         return None
     value = d + m / 60.0 + s / 3600.0
-    if value != value:  # NaN
+    if not math.isfinite(value) or not (0 <= m < 60 and 0 <= s < 60) or not 0 <= value <= limit:
         return None
-    return -value if str(ref).upper() in ("S", "W") else value
+    return -value if str(ref).upper().strip("\x00 ") in ("S", "W") else value
+
+
+def _exif_text(value: object) -> str:
+    """An EXIF string with NULs and control characters removed (cameras pad with NULs)."""
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
+    return "".join(ch for ch in text if ch.isprintable()).strip()
 
 
 def _read_exif(img: Image.Image) -> tuple[str | None, str | None, float | None, float | None]:
@@ -159,15 +233,17 @@ def _read_exif(img: Image.Image) -> tuple[str | None, str | None, float | None, 
             taken_at = datetime.strptime(str(raw_date).strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat()
     except (ValueError, KeyError, TypeError):
         taken_at = None
-    make = str(exif.get(0x010F, "") or "").strip("\x00 ")
-    model = str(exif.get(0x0110, "") or "").strip("\x00 ")
+    make = _exif_text(exif.get(0x010F, ""))
+    model = _exif_text(exif.get(0x0110, ""))
     camera = (model if make and model.startswith(make) else f"{make} {model}".strip()) or None
     lat = lon = None
     try:
         gps = exif.get_ifd(0x8825)
         if gps:
-            lat = _gps_degrees(gps.get(2), gps.get(1))
-            lon = _gps_degrees(gps.get(4), gps.get(3))
+            lat = _gps_degrees(gps.get(2), gps.get(1), 90.0)
+            lon = _gps_degrees(gps.get(4), gps.get(3), 180.0)
+            if lat is None or lon is None:  # half a position is no position
+                lat = lon = None
     except (KeyError, TypeError, ValueError):
         lat = lon = None
     return taken_at, camera, lat, lon
@@ -215,39 +291,51 @@ def open_photo(path: str | os.PathLike[str], min_side: int | None = None) -> Pho
         The decoded :class:`Photo`; ``info`` always describes the full-resolution image.
 
     Raises:
-        PhotoError: for every file that is not a usable photo, with a one-line reason.
+        PhotoError: for every file that is not a usable photo, with a one-line reason. Anything
+            unexpected while decoding (a Pillow or plug-in bug on a hostile file) is this photo's
+            failure too, never the caller's crash.
     """
     spath = os.fspath(path)
-    try:
-        st = os.stat(spath)
-    except OSError as exc:
-        raise _os_error(spath, exc) from None
-    if os.path.isdir(spath):
-        raise PhotoError("directory", spath, "is a folder, not a photo")
-    if st.st_size == 0:
-        raise PhotoError("empty", spath, "the file is empty (0 bytes)")
-    if spath.lower().endswith((".heic", ".heif")):
-        _register_heic()
-    try:
-        fh = open(spath, "rb")
-    except OSError as exc:
-        raise _os_error(spath, exc) from None
-    with fh:
+    with open_regular_file(spath) as fh:
         head = fh.read(16)
+        if not head:
+            raise PhotoError("empty", spath, "the file is empty (0 bytes)")
+        if _is_heif(head) or spath.lower().endswith((".heic", ".heif")):
+            _register_heic()  # by content too: phones' HEIC photos are often renamed .jpg
         fh.seek(0)
         try:
             with warnings.catch_warnings():
+                # Pillow warns about damaged EXIF and the like on stderr; what matters is in the error.
+                warnings.simplefilter("ignore")
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(fh)  # reads the header only
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoError(
-                "too_large", spath, "the image is absurdly large (a decompression bomb?)"
-            ) from None
-        except UnidentifiedImageError:
-            raise _sniff(spath, head) from None
-        except OSError as exc:
-            raise _decode_error(spath, exc) from None
-        return _decode(spath, img, min_side)
+                return _open(spath, fh, head, min_side)
+        except PhotoError:
+            raise
+        except MemoryError:
+            raise PhotoError("too_large", spath, "not enough memory to decode this image") from None
+        except RecursionError:
+            raise PhotoError("corrupt", spath, "the photo's structure is damaged (nested too deep)") from None
+        except Exception as exc:  # a decoder bug on a hostile file: this photo fails, the run goes on
+            raise PhotoError("corrupt", spath, f"the photo cannot be decoded ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _open(spath: str, fh: BinaryIO, head: bytes, min_side: int | None) -> Photo:
+    try:
+        img = Image.open(fh)  # reads the header only
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError(
+            "too_large", spath, f"the image is larger than the {MAX_PIXELS // 1_000_000} MP limit"
+        ) from None
+    except UnidentifiedImageError:
+        raise _sniff(spath, head) from None
+    except OSError as exc:
+        raise _decode_error(spath, exc) from None
+    return _decode(spath, fh, img, min_side)
 
 
 def _decode_error(spath: str, exc: Exception) -> PhotoError:
@@ -255,55 +343,106 @@ def _decode_error(spath: str, exc: Exception) -> PhotoError:
     lowered = message.lower()
     if "truncated" in lowered or "premature" in lowered or "end of file" in lowered:
         return PhotoError("truncated", spath, "the file is truncated (an incomplete copy or download?)")
-    return PhotoError("corrupt", spath, f"the photo is damaged ({message})")
+    return PhotoError("corrupt", spath, f"the photo is damaged ({_first_line(exc)})")
 
 
-def _decode(spath: str, img: Image.Image, min_side: int | None) -> Photo:
-    width, height = img.size
+def _check_size(spath: str, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise PhotoError(
             "too_large", spath, f"{width}x{height} pixels is more than the {MAX_PIXELS // 1_000_000} MP limit"
         )
+    if min(width, height) < MIN_SIDE:
+        raise PhotoError("too_small", spath, f"{width}x{height} pixels is too small to identify")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise PhotoError(
+            "bad_shape", spath, f"{width}x{height} pixels is a strip, not a photo (over {MAX_ASPECT}:1)"
+        )
+
+
+def _decode_jpeg_strictly(spath: str, fh: BinaryIO, min_side: int | None) -> Image.Image:
+    """Decode a JPEG with libjpeg-turbo's warnings as errors, so corrupt data is refused rather than
+    identified from a half-grey picture (Pillow decodes such files silently). The pixels are the same
+    as Pillow's, draft scaling included."""
+    import simplejpeg
+
+    fh.seek(0)
+    data = fh.read(MAX_JPEG_BYTES + 1)
+    if len(data) > MAX_JPEG_BYTES:
+        raise PhotoError("too_large", spath, f"a JPEG over {MAX_JPEG_BYTES >> 20} MB is not a photo")
+    side = min_side or 0
+    try:
+        array = simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=side, min_width=side)
+    except ValueError as exc:
+        message = str(exc)
+        if "premature end" in message.lower() and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+            raise PhotoError(
+                "truncated", spath, "the file is truncated (an incomplete copy or download?)"
+            ) from None
+        raise PhotoError(
+            "damaged", spath, f"the JPEG data is corrupt ({message}); the answer would be wrong"
+        ) from None
+    return Image.fromarray(array, "RGB")
+
+
+def _decode(spath: str, fh: BinaryIO, img: Image.Image, min_side: int | None) -> Photo:
+    width, height = img.size
+    _check_size(spath, width, height)
     fmt = img.format or "unknown"
-    try:
-        if min_side and fmt == "JPEG" and min(img.size) > 2 * min_side:
-            img.draft("RGB", (min_side, min_side))  # scales so that both sides stay >= min_side
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img.load()
-    except OSError as exc:
-        raise _decode_error(spath, exc) from None
-    except (ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
-        raise PhotoError("corrupt", spath, f"the photo is damaged ({exc})") from None
-    except MemoryError:
-        raise PhotoError("too_large", spath, "not enough memory to decode this image") from None
-    # EXIF only after a successful decode: for some formats reading it decodes, and a swallowed
-    # decode error there would let a damaged photo through.
-    taken_at, camera, lat, lon = _read_exif(img)
-    orientation = 1
-    try:
-        orientation = int(img.getexif().get(0x0112, 1) or 1)
-    except Exception:
-        orientation = 1
+    if fmt == "JPEG" and img.mode in ("RGB", "L"):
+        # A JPEG's EXIF is in its header; the pixels come from the strict decoder.
+        taken_at, camera, lat, lon = _read_exif(img)
+        orientation = _orientation(img)
+        pixels = _decode_jpeg_strictly(spath, fh, min_side if min(img.size) > 2 * (min_side or 0) else None)
+        pixels = pixels.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else pixels
+    else:
+        pixels = _decode_with_pillow(spath, img, min_side, fmt)
+        # EXIF only after a successful decode: for some formats reading it decodes, and a swallowed
+        # decode error there would let a damaged photo through.
+        taken_at, camera, lat, lon = _read_exif(img)
+        orientation = _orientation(img)
+        with contextlib.suppress(Exception):  # a damaged orientation tag must not cost the photo
+            pixels = ImageOps.exif_transpose(pixels) or pixels
+        pixels = _to_rgb(pixels)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    if min(img.size) < MIN_SIDE:
-        raise PhotoError("too_small", spath, f"{img.size[0]}x{img.size[1]} pixels is too small to identify")
-    with contextlib.suppress(Exception):  # a damaged orientation tag must not cost the photo
-        img = ImageOps.exif_transpose(img) or img
-    rgb = _to_rgb(img)
     info = PhotoInfo(
         width=width, height=height, format=fmt, taken_at=taken_at, camera=camera, gps_lat=lat, gps_lon=lon
     )
-    return Photo(path=spath, image=rgb, info=info)
+    return Photo(path=spath, image=pixels, info=info)
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        return int(img.getexif().get(0x0112, 1) or 1)
+    except Exception:  # a damaged tag is an upright photo
+        return 1
+
+
+def _decode_with_pillow(spath: str, img: Image.Image, min_side: int | None, fmt: str) -> Image.Image:
+    try:
+        if min_side and fmt == "JPEG" and min(img.size) > 2 * min_side:
+            img.draft("RGB", (min_side, min_side))  # scales so that both sides stay >= min_side
+        img.load()
+    except OSError as exc:
+        raise _decode_error(spath, exc) from None
+    except (ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+        raise PhotoError("corrupt", spath, f"the photo is damaged ({_first_line(exc)})") from None
+    if min(img.size) < MIN_SIDE:
+        raise PhotoError("too_small", spath, f"{img.size[0]}x{img.size[1]} pixels is too small to identify")
+    return img
+
+
+def bounded_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    """``(width, height)`` scaled down (never up) so that the longer side is at most ``longest``."""
+    scale = min(1.0, longest / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def make_thumbnail(image: Image.Image, size: int = 128, quality: int = 80) -> bytes:
     """A small JPEG of a photo, stored in the catalogue so the table shows thumbnails fast."""
     import io
 
-    thumb = image.copy()
-    thumb.thumbnail((size, size))
+    thumb = image.resize(bounded_size(*image.size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     buf = io.BytesIO()
     thumb.save(buf, "JPEG", quality=quality)
     return buf.getvalue()

@@ -115,7 +115,7 @@ def test_directory_and_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def deny(*_a: object, **_k: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("builtins.open", deny)
+    monkeypatch.setattr("os.open", deny)
     with pytest.raises(PhotoError) as info:
         open_photo(path)
     assert info.value.kind == "unreadable" and "permission denied" in str(info.value)

@@ -185,10 +185,29 @@ class Classifier:
         return self.forward(batch)[0]
 
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Raw logits ``(N, C)`` and L2-normalised embeddings ``(N, D)`` (``None`` without that output)."""
-        out = self.session.run(self._output_names, {self.input_name: batch.astype(np.float32, copy=False)})
+        """Raw logits ``(N, C)`` and L2-normalised embeddings ``(N, D)`` (``None`` without that output).
+
+        Raises:
+            ModelError: the graph gives a shape its card does not describe (a symbolic class dimension
+                that disagrees at run time), or scores that are not finite numbers (NaN, infinity).
+        """
+        try:
+            out = self.session.run(
+                self._output_names, {self.input_name: batch.astype(np.float32, copy=False)}
+            )
+        except Exception as exc:  # ONNX Runtime's errors for a broken graph are of several types
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelError(f"{self.path}: the model failed to run ({first[:200]})") from None
+        logits = np.asarray(out[0])
+        expected = (batch.shape[0], self.card.num_classes)
+        if logits.shape != expected:
+            raise ModelError(
+                f"{self.path}: the model gave scores of shape {logits.shape}, not {expected} as its card says"
+            )
+        if not np.isfinite(logits).all():
+            raise ModelError(f"{self.path}: the model gave scores that are not numbers (NaN or infinity)")
         embeddings = l2_normalise(np.asarray(out[1])) if self.has_embedding else None
-        return np.asarray(out[0]), embeddings
+        return logits, embeddings
 
     def run(self, arrays: Sequence[np.ndarray]) -> ModelOutputs:
         """One batched model run over preprocessed CHW arrays."""
@@ -252,11 +271,15 @@ class Classifier:
         return self.predict([self.prepare(p) for p in photos], top_k)
 
     def identify_specimen(self, photos: Sequence[Photo], top_k: int = 5) -> Prediction:
-        """Several views of one specimen fused into one prediction.
+        """Several views of one specimen fused into one prediction."""
+        return self.predict_specimen([self.prepare(p) for p in photos], top_k)
+
+    def predict_specimen(self, arrays: Sequence[np.ndarray], top_k: int = 5) -> Prediction:
+        """Several preprocessed views of one specimen fused into one prediction.
 
         Probabilities are averaged; the open-set score is taken on the views' mean embedding.
         """
-        out = self.run([self.prepare(p) for p in photos])
+        out = self.run(arrays)
         emb = out.embeddings
         open_set = None
         if emb is not None:

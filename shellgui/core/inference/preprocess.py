@@ -14,9 +14,26 @@ _RESAMPLE = {
 }
 
 
+#: The resized image's longer side is at most this many times its shorter side (``resize_size``).
+MAX_RESIZED_ASPECT = 4
+
+
 def resize_and_crop(image: Image.Image, pre: Preprocessing) -> Image.Image:
-    """Resize the shorter side to ``resize_size``, then centre-crop ``input_size`` (as torchvision does)."""
+    """Resize the shorter side to ``resize_size``, then centre-crop ``input_size`` (as torchvision does).
+
+    The output of the resize is bounded whatever the input's shape: only the centre of a long strip
+    can reach the crop, so a photo longer than :data:`MAX_RESIZED_ASPECT`:1 is first cut to its centre
+    (a 16 x 5,000,000 image would otherwise ask for 20 G pixels). Ordinary photos are not affected.
+    """
     width, height = image.size
+    short = min(width, height)
+    if max(width, height) > MAX_RESIZED_ASPECT * short:
+        keep = MAX_RESIZED_ASPECT * short
+        if width > height:
+            image = image.crop(((width - keep) // 2, 0, (width - keep) // 2 + keep, height))
+        else:
+            image = image.crop((0, (height - keep) // 2, width, (height - keep) // 2 + keep))
+        width, height = image.size
     short = min(width, height)
     scale = pre.resize_size / short
     new_w = pre.resize_size if width == short else int(pre.resize_size * width / height)
