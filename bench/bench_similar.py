@@ -141,6 +141,8 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     n = int(args[0]) if args else 100_000
     d = int(args[1]) if len(args) > 1 else 1280
+    import shellgui.core.similar  # noqa: F401  (its import time is not index build time)
+
     stored, queries = synthetic(n, d)
     truth = exact(stored.astype(np.float32), queries)
     candidates = [("naive: NumPy float32 scan", naive_numpy), ("ours: shellgui EmbeddingIndex", ours)]

@@ -1,13 +1,38 @@
-"""``shellgui identify`` and ``shellgui similar`` with a model that has an embedding and a bank."""
+"""``shellgui identify`` and ``shellgui similar`` with a model that has an embedding and a bank.
+
+Run in-process (``test_cli.py`` covers the real subprocess, exit codes and light imports): each call is
+``shellgui.cli.main`` with the test's own SHELLGUI_HOME.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from PIL import Image
-from test_cli import run
 from tinymodel import build_open_set_model
+
+from shellgui.cli import main
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    def call(*args: str, home: Path) -> Ran:
+        monkeypatch.setenv("SHELLGUI_HOME", str(home))
+        code = main(list(args))
+        out = capsys.readouterr()
+        return Ran(code, out.out, out.err)
+
+    return call
 
 
 def _photo(folder: Path, name: str, rgb: tuple[int, int, int]) -> Path:
@@ -17,7 +42,7 @@ def _photo(folder: Path, name: str, rgb: tuple[int, int, int]) -> Path:
     return path
 
 
-def test_far_photo_is_not_known_in_text_and_json(tmp_path: Path) -> None:
+def test_far_photo_is_not_known_in_text_and_json(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     model = build_open_set_model(tmp_path / "m.onnx")
     magenta = _photo(tmp_path / "p", "magenta", (230, 20, 230))
     home = tmp_path / "home"
@@ -34,7 +59,7 @@ def test_far_photo_is_not_known_in_text_and_json(tmp_path: Path) -> None:
     assert result["similar"] == [] and result["candidates"] == []
 
 
-def test_similar_command_and_identify_show_the_collection(tmp_path: Path, tiny_model: Path) -> None:
+def test_similar_command_and_identify_show_the_collection(tmp_path: Path, tiny_model: Path, run) -> None:  # type: ignore[no-untyped-def]
     model = build_open_set_model(tmp_path / "m.onnx")
     home = tmp_path / "home"
     reds = [_photo(tmp_path / "p", f"red{i}", rgb) for i, rgb in enumerate([(230, 20, 20), (215, 35, 25)])]
@@ -63,7 +88,7 @@ def test_similar_command_and_identify_show_the_collection(tmp_path: Path, tiny_m
     assert usage.returncode == 2 and "give a PHOTO" in usage.stderr
 
 
-def test_models_list_says_what_the_model_can_refuse(tmp_path: Path, tiny_model: Path) -> None:
+def test_models_list_says_what_the_model_can_refuse(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     home = tmp_path / "home"
     build_open_set_model(home / "data" / "models" / "openset.onnx")
     proc = run("models", home=home)
