@@ -86,18 +86,25 @@ CSV_COLUMNS = [
     "photos",
     "latitude",
     "longitude",
+    "kingdom",
+    "phylum",
+    "family",
+    "scientific_name_id",
 ]
 
 
 def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
     """One row per specimen with its current identification. Returns the number of rows."""
     rows = _rows(catalog)
+    backbone = load_backbone()
     with atomic_write(out, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for specimen, photos, idents in rows:
             cur = idents[-1] if idents else None
             gps = next((p for p in photos if p.gps_lat is not None), None)
+            name = _names(backbone, cur.taxon) if cur else None
+            ranks = name.ranks if name else {}
             writer.writerow(
                 [
                     safe_cell(v)
@@ -119,6 +126,10 @@ def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
                         " | ".join(p.path for p in photos),
                         gps.gps_lat if gps else None,
                         gps.gps_lon if gps else None,
+                        ranks.get("kingdom"),
+                        ranks.get("phylum"),
+                        ranks.get("family"),
+                        name.name_id if name else None,
                     )
                 ]
             )

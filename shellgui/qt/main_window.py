@@ -21,6 +21,7 @@ from shellgui.qt.catalogue_panel import CataloguePanel
 from shellgui.qt.context import AppContext
 from shellgui.qt.dialogs import PreferencesDialog, show_about, show_card
 from shellgui.qt.identify_panel import IdentifyPanel
+from shellgui.qt.import_dialog import ImportDialog
 from shellgui.qt.review_panel import ReviewPanel
 from shellgui.qt.workers import Task
 
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Paste photo", self.paste, QKeySequence.StandardKey.Paste)
         self._action(file_menu, "Catalogue a &folder…", lambda: self.tabs.setCurrentWidget(self.batch_panel))
         file_menu.addSeparator()
+        self._action(file_menu, "&Import records…", self.import_records)
         self._action(file_menu, "Export &CSV…", lambda: self.export("csv"))
         self._action(file_menu, "Export &Darwin Core archive…", lambda: self.export("dwc"))
         file_menu.addSeparator()
@@ -203,6 +205,18 @@ class MainWindow(QMainWindow):
         task.signals.result.connect(lambda n: self.show_status(f"Exported {n} specimens to {path}"))
         task.signals.error.connect(lambda m: QMessageBox.warning(self, "Export failed", m))
         self.context.keep(task)
+
+    def import_records(self) -> None:
+        """File ▸ Import records…: a spreadsheet or a Darwin Core archive, with its mapping and a dry run."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import records", "", "Records (*.csv *.tsv *.txt *.xlsx *.zip);;All files (*)"
+        )
+        if not path:
+            return
+        dialog = ImportDialog(self.context, path, self)
+        dialog.imported.connect(self.show_status)
+        dialog.open()
+        self.import_dialog = dialog
 
     def preferences(self) -> None:
         settings = self.context.settings
