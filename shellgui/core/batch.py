@@ -27,6 +27,7 @@ from shellgui.core.catalog import claims
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
@@ -304,6 +305,9 @@ class _Settle:
         if current is None or current.verification_status != VALIDATED:  # never over a check
             repo.add_machine_identification(session, specimen.id, prediction, self.stamp, run_id=self.run_id)
         note = _label(session, self.labels, specimen.id, item.path) if self.labels is not None else None
+        assert photo_id is not None
+        if prediction.embeddings is not None:
+            store_embedding(session, photo_id, self.stamp.sha256, prediction.embeddings[0])
         session.execute(update(RunItem).where(RunItem.id == claimed).values(photo_id=photo_id))
         return ItemResult(
             item.path, DONE, None, specimen.id, prediction.taxon, prediction.score, prediction.certainty, note

@@ -30,6 +30,7 @@ from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, require_name
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.queries import SPECIMEN_FIELDS, specimen_fields
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
@@ -222,6 +223,17 @@ def _describe_changes(changes: Mapping[str, Sequence[str | None]]) -> str:
 
 
 # -- actions ---------------------------------------------------------------------------------------------
+def _store_embeddings(
+    session: Session, photo_ids: list[int], prediction: Prediction, model: repo.ModelStamp
+) -> None:
+    """Store each photo's embedding under this model when it gave one per photo (collection as memory)."""
+    embeddings = prediction.embeddings
+    if embeddings is None or len(embeddings) != len(photo_ids):
+        return
+    for photo_id, vector in zip(photo_ids, embeddings):
+        store_embedding(session, photo_id, model.sha256, vector)
+
+
 def record_identification(
     catalog: Catalog,
     photos: Sequence[DecodedPhoto],
@@ -289,6 +301,9 @@ def record_identification(
             for photo in photos
             if found[id(photo)] is None
         ]
+        added = iter(added_photos)
+        photo_ids = [k.photo_id if (k := found[id(p)]) is not None else next(added).id for p in photos]
+        _store_embeddings(session, photo_ids, prediction, model)
         appended: list[Identification] = []
         current = _current(session, specimen.id)
         repeat = (

@@ -1,15 +1,15 @@
 """Photos: the hash of what the pixels are decoded from (a photo edited in place is the same photo), and
 sizes of files over 2 GiB (BigInteger, for PostgreSQL).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
