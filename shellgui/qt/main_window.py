@@ -16,6 +16,7 @@ from shellgui.core.imaging import PHOTO_EXTENSIONS
 from shellgui.core.inference import Classifier
 from shellgui.core.modelcard import ModelCard
 from shellgui.core.models import installed_models
+from shellgui.core.text import one_line
 from shellgui.qt.batch_panel import BatchPanel
 from shellgui.qt.catalogue_panel import CataloguePanel
 from shellgui.qt.context import AppContext
@@ -109,9 +110,8 @@ class MainWindow(QMainWindow):
         card_action.setEnabled(self.context.classifier is not None)
 
     def choose_model(self, path: str) -> None:
-        self.context.settings.model = path
-        self.context.settings.save()
-        self.context.load_model(path)
+        """Switch to a model; it is remembered only once it has loaded."""
+        self.context.load_model(path, remember=True)
 
     def _open_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model", "", "ONNX models (*.onnx)")
@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
     def _model_failed(self, message: str) -> None:
         self.model_label.setText("Model: none")
         QMessageBox.warning(
-            self, "Model not loaded", f"{message}\n\nChoose another model in the Models menu."
+            self, "Model not loaded", f"{one_line(message)}\n\nChoose another model in the Models menu."
         )
 
     def _tab_changed(self, index: int) -> None:
