@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
+    exp.add_argument(
+        "--media-base-url",
+        metavar="URL",
+        help="Darwin Core: where the photos are published (associatedMedia = URL/file name)",
+    )
 
     mod = sub.add_parser("models", help="list installed models, or show one model's card")
     mod.add_argument(
@@ -302,9 +307,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from shellgui.core.dwc import options_from_settings
     from shellgui.core.export import export
 
-    count = export(_catalog(args), args.format, args.out)
+    options = options_from_settings(_settings(), args.media_base_url) if args.format == "dwc" else None
+    count = export(_catalog(args), args.format, args.out, options)
     print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
 

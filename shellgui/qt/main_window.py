@@ -197,9 +197,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export catalogue", f"shellgui-export{suffix}", kind)
         if not path:
             return
+        from shellgui.core.dwc import options_from_settings
         from shellgui.core.export import export
 
-        task = Task(export, self.context.catalog, fmt, path)
+        options = options_from_settings(self.context.settings) if fmt == "dwc" else None
+        task = Task(export, self.context.catalog, fmt, path, options)
         task.signals.result.connect(lambda n: self.show_status(f"Exported {n} specimens to {path}"))
         task.signals.error.connect(lambda m: QMessageBox.warning(self, "Export failed", m))
         self.context.keep(task)

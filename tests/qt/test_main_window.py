@@ -239,6 +239,7 @@ def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeyp
         dialog.top_k.setValue(3)
         dialog.catalog.setText(str(new_catalog))
         dialog.user.setText("Dr. Shell")
+        dialog.media_url.setText("https://example.org/shells")
         return True
 
     monkeypatch.setattr(mw.PreferencesDialog, "exec", fake_exec)
@@ -246,6 +247,7 @@ def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeyp
         window.preferences()  # the catalogue opens off the GUI thread
     settings = window.context.settings
     assert settings.top_k == 3 and settings.user_name == "Dr. Shell"
+    assert settings.media_base_url == "https://example.org/shells"
     assert window.context.catalog.display_name == str(new_catalog) and new_catalog.exists()
     from shellgui.core.settings import Settings
 
