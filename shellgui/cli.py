@@ -8,6 +8,7 @@ needs them, so ``shellgui --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -129,7 +130,9 @@ def _fail(message: object) -> None:
     print(f"shellgui: error: {one_line(message)}", file=sys.stderr)
 
 
+@functools.lru_cache(maxsize=1)
 def _settings() -> Settings:
+    """The user's settings, read once per command (so a bad field warns once)."""
     from shellgui.core.settings import Settings
 
     return Settings.load()
@@ -350,6 +353,7 @@ COMMANDS = {"identify": cmd_identify, "catalog": cmd_catalog, "export": cmd_expo
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``shellgui`` and ``python -m shellgui``."""
+    _settings.cache_clear()  # read afresh by each command, also when called in-process
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="shellgui: %(levelname)s: %(message)s"

@@ -84,7 +84,10 @@ def test_every_command_survives_a_broken_settings_file(tmp_path: Path) -> None:
     env = {**os.environ, "SHELLGUI_HOME": str(home)}
     out = str(tmp_path / "out.csv")
     proc = subprocess.run(
-        [sys.executable, "-m", "shellgui", "export", out], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "shellgui", "export", out, "--format", "dwc"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr and "Exported 0" in proc.stdout
     assert len(proc.stderr.strip().splitlines()) == 3  # one warning per bad field
