@@ -107,6 +107,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     cat.add_argument("--restart", action="store_true", help="start a new run instead of resuming")
     cat.add_argument("--quiet", action="store_true", help="no progress bar")
+    cat.add_argument(
+        "--label-from-folder",
+        action="store_true",
+        help="record each photo's folder name (Genus_species) as a checked taxon (ValidatedByHuman)",
+    )
+    cat.add_argument(
+        "--bind",
+        metavar="PATTERN",
+        help="attach photos to existing specimens by file name: 'MZ-{catalog}_{view}.jpg', "
+        "a regex with (?P<catalog>...), or a CSV of file,catalogNumber",
+    )
+    cat.add_argument(
+        "--by", metavar="NAME", help="who vouches for the labels (default: the name in the settings)"
+    )
 
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
@@ -116,6 +130,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="Darwin Core: where the photos are published (associatedMedia = URL/file name)",
     )
+
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import existing records: CSV/TSV/XLSX (columns mapped) or a Darwin Core archive (.zip)",
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--mapping", metavar="JSON", help='column mapping {"catalogNumber": "Cat. No.", ...}')
+    imp.add_argument("--save-mapping", metavar="JSON", help="write the mapping used (to edit and reuse)")
+    imp.add_argument("--sheet", help="XLSX sheet (default: the first)")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    imp.add_argument("--by", metavar="NAME", help="who is importing (default: the name in the settings)")
+
+    names = sub.add_parser(
+        "names",
+        help="check or complete taxon names against the offline name backbone (WoRMS snapshot + your files)",
+    )
+    names.add_argument("names", nargs="*", metavar="NAME", help="names to check (exit 1 if any is unknown)")
+    names.add_argument("--complete", metavar="TEXT", help="list names starting with (or containing) TEXT")
+    names.add_argument("--add", metavar="CSV", help="add your own names file (a scientificName column, ...)")
+    names.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     mod = sub.add_parser("models", help="list installed models, or show one model's card")
     mod.add_argument(
@@ -234,6 +269,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
 def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-def]
     """The person's decision asked for on the command line, and why there is none when it was refused."""
     from shellgui.core.catalog.decisions import Decision, UndecidedError
+    from shellgui.core.determinations import checked_decision
 
     try:
         if args.accept:
@@ -241,7 +277,12 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
         if args.not_identifiable:
             return Decision.not_identifiable(), None
         if args.taxon is not None:
-            return Decision.named(args.taxon, prediction), None
+            decision, check = checked_decision(args.taxon, prediction)
+            if check is not None and not check.known:
+                print(f"shellgui: warning: {check.note}", file=sys.stderr)
+            elif check is not None and check.note:
+                print(f"shellgui: note: {check.note}", file=sys.stderr)
+            return decision, None
     except UndecidedError as exc:
         if args.taxon is not None:
             raise
@@ -251,10 +292,14 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
 
 def cmd_catalog(args: argparse.Namespace) -> int:
     import threading
+    from collections import Counter
+    from pathlib import Path
 
     from tqdm import tqdm
 
-    from shellgui.core.batch import CANCELLED, catalogue_folder, failed_items
+    from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
+    from shellgui.core.binding import PhotoBinder
+    from shellgui.core.catalog.decisions import require_name
 
     settings = _settings()
     batch_size = args.batch_size or settings.batch_size
@@ -263,6 +308,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     bar = None
     last = None
+    label_by = require_name(args.by or settings.user_name) if args.label_from_folder else None
+    binder = PhotoBinder.parse(args.bind) if args.bind else None
+    label_notes: list[str] = []
+    labelled: Counter[str] = Counter()
     try:
         for progress in catalogue_folder(
             catalog,
@@ -272,7 +321,14 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             cancel=cancel,
             resume=not args.restart,
             top_k=settings.top_k,
+            label_by=label_by,
+            bind=binder,
         ):
+            for item in progress.items:
+                if item.label_note:
+                    label_notes.append(f"{item.path}: {item.label_note}")
+                elif label_by and item.status in (DONE, DUPLICATE):
+                    labelled[Path(item.path).parent.name] += 1
             if bar is None:
                 bar = tqdm(
                     total=progress.total,
@@ -302,11 +358,27 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             f"catalogue {catalog.display_name})"
         )
     )
+    if label_by:
+        _print_folder_labels(labelled, label_by)
+    for note in label_notes:
+        print(f"shellgui: warning: {note}", file=sys.stderr)
     for path, reason in failed_items(catalog, last.run_id):
         _fail(f"{path}: {reason}")
     if last.state == CANCELLED:
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if last.failed else EXIT_OK
+
+
+def _print_folder_labels(counts: dict[str, int], by: str) -> None:
+    """One line per folder label: how many photos carry it and what the name backbone said about it."""
+    from shellgui.core.taxonomy import load_backbone
+
+    backbone = load_backbone()
+    print(f"Photos labelled with their folder name (checked by {by} unless checked before):")
+    for name, n in sorted(counts.items()):
+        check = backbone.check(name)
+        mark = check.status if check.known else "UNKNOWN name, marked in the remarks"
+        print(f"  {n:5d}  {name} -> {check.name} ({mark}{', ' + check.family if check.family else ''})")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -317,6 +389,75 @@ def cmd_export(args: argparse.Namespace) -> int:
     count = export(_catalog(args), args.format, args.out, options)
     print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from shellgui.core.catalog.decisions import require_name
+    from shellgui.core.importing import apply_import, plan_import, read_records
+    from shellgui.core.importing.records import NOT_STORED
+    from shellgui.core.importing.tables import save_mapping
+
+    by = None if args.dry_run else require_name(args.by or _settings().user_name)
+    table = read_records(args.file, args.mapping, args.sheet)
+    print(f"{len(table.records)} records in {args.file}; columns read:")
+    for term, header in table.mapping.items():
+        stored = "  (not stored by the catalogue)" if term in NOT_STORED else ""
+        print(f"  {term:<33} <- {header}{stored}")
+    if table.unmapped:
+        print(f"  not read: {', '.join(table.unmapped)}")
+    if args.save_mapping:
+        save_mapping(table.mapping, args.save_mapping)
+        print(f"Mapping saved to {args.save_mapping}")
+    catalog = _catalog(args)
+    plan = plan_import(catalog, table)
+    for change in plan.changes:
+        if change.changes_something:
+            print(("would " if args.dry_run else "") + change.summary())
+        for note in change.notes:
+            print(f"shellgui: warning: {change.label}: {note}", file=sys.stderr)
+    if not args.dry_run:
+        apply_import(catalog, plan, by)
+    verb = "Would import" if args.dry_run else "Imported"
+    print(
+        f"{verb}: {plan.new} new specimens, {plan.updated} updated, {plan.unchanged} unchanged, "
+        f"{len(plan.conflicts)} conflicts, {len(plan.skipped)} records skipped "
+        f"(catalogue {catalog.display_name})"
+    )
+    for conflict in plan.conflicts:
+        _fail(f"conflict: {conflict}")
+    for skipped in plan.skipped:
+        _fail(f"skipped {skipped}")
+    return EXIT_SOME_FAILED if plan.conflicts or plan.skipped else EXIT_OK
+
+
+def cmd_names(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from shellgui.core.errors import UsageError
+    from shellgui.core.taxonomy import add_user_names, load_backbone
+
+    if not (args.names or args.complete or args.add):
+        raise UsageError("give names to check, --complete TEXT or --add CSV")
+    if args.add:
+        target, count = add_user_names(args.add)
+        print(f"Added {count} names from {args.add} (kept as {target})")
+    backbone = load_backbone()
+    if args.complete:
+        for name in backbone.complete(args.complete, limit=50):
+            print(name)
+    checks = [backbone.check(name) for name in args.names]
+    if args.json:
+        print(json.dumps([{**asdict(c), "note": c.note} for c in checks], indent=2, ensure_ascii=False))
+    else:
+        for c in checks:
+            ranks = ", ".join(f"{k} {v}" for k, v in c.ranks.items() if k != "genus")
+            print(f"{c.typed}: {c.status}" + ("" if c.name == c.typed else f" -> {c.name}"))
+            if c.known:
+                print(f"    {c.rank}; {ranks}" + (f"; {c.name_id}" if c.name_id else "") + f" [{c.source}]")
+    unknown = [c.typed for c in checks if not c.known]
+    for name in unknown:
+        _fail(f"{name}: not in the name backbone (it can still be recorded, marked as unchecked)")
+    return EXIT_SOME_FAILED if unknown else EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -348,7 +489,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"identify": cmd_identify, "catalog": cmd_catalog, "export": cmd_export, "models": cmd_models}
+COMMANDS = {
+    "identify": cmd_identify,
+    "catalog": cmd_catalog,
+    "export": cmd_export,
+    "import": cmd_import,
+    "names": cmd_names,
+    "models": cmd_models,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

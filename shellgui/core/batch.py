@@ -18,14 +18,19 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from shellgui.core.binding import NO_MATCH, PhotoBinder
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
-from shellgui.core.catalog.schema import CatalogRun, Photo, RunItem, utcnow
+from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.identify import BATCH_SIZE_RANGE
 from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
 from shellgui.core.inference.classifier import Classifier
+from shellgui.core.taxonomy import NameBackbone, load_backbone
 
 DONE, FAILED, DUPLICATE = "done", "failed", "duplicate"
 RUNNING, CANCELLED, COMPLETED = "running", "cancelled", "completed"
@@ -42,6 +47,7 @@ class ItemResult:
     taxon: str | None = None
     score: float | None = None
     certainty: str | None = None
+    label_note: str | None = None  # why a folder label was not recorded
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,44 @@ class BatchProgress:
     @property
     def settled(self) -> int:
         return self.done + self.failed + self.skipped
+
+
+@dataclass(frozen=True)
+class FolderLabels:
+    """Record each photo's folder name as a checked taxon (a collection already sorted by species).
+
+    Attributes:
+        root: the catalogued folder; photos directly in it get no label.
+        by: the person vouching for the sorting (``identifiedBy``).
+        backbone: names to check the folder names against.
+    """
+
+    root: str
+    by: str
+    backbone: NameBackbone
+
+    def label(self, path: str) -> str | None:
+        """The folder name that labels ``path`` (``Bolinus_brandaris``), or None for a photo in the root."""
+        parent = Path(path).parent
+        return None if parent == Path(self.root) else parent.name
+
+
+NO_LABEL = "lies directly in the catalogued folder: no folder name to label it with"
+
+
+def _label(session: Session, labels: FolderLabels, specimen_id: int, path: str) -> str | None:
+    """Record the folder label unless someone already checked the specimen; returns a note or None."""
+    name = labels.label(path)
+    if name is None:
+        return NO_LABEL
+    decision, _ = checked_decision(name, backbone=labels.backbone, remarks="from its folder name")
+    current = repo.current_identification(session, specimen_id)
+    if current is not None and current.verification_status == VALIDATED:
+        if current.taxon == decision.taxon:
+            return None
+        return f"not labelled {name!r}: already checked as {current.taxon or 'not identifiable'}"
+    decide_in(session, specimen_id, decision, labels.by)
+    return None
 
 
 @dataclass
@@ -160,8 +204,27 @@ def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: boo
         return run.id, settled
 
 
+def _bound_specimen(session: Session, binder: PhotoBinder, path: str) -> Specimen | str:
+    """The existing specimen a photo's name binds it to, or why there is none."""
+    numbers = binder.candidates(path)
+    if not numbers:
+        return NO_MATCH
+    for number in numbers:
+        specimen = session.scalar(select(Specimen).where(Specimen.catalog_number == number))
+        if specimen is not None:
+            return specimen
+    return f"matches no record: catalogue number {' or '.join(numbers)} is not in the catalogue"
+
+
 def _commit(
-    catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[_Loaded], top_k: int, total: int
+    catalog: Catalog,
+    run_id: int,
+    classifier: Classifier,
+    loaded: list[_Loaded],
+    top_k: int,
+    total: int,
+    labels: FolderLabels | None = None,
+    binder: PhotoBinder | None = None,
 ) -> tuple[list[ItemResult], CatalogRun]:
     """Identify the decoded photos of a batch and record everything in one transaction."""
     good = [x for x in loaded if x.array is not None]
@@ -188,7 +251,11 @@ def _commit(
                     )
                 )
                 run.skipped += 1
-                results.append(ItemResult(item.path, DUPLICATE, "same photo already in the catalogue"))
+                known = session.get(Photo, existing) if existing is not None else None
+                note = _label(session, labels, known.specimen_id, item.path) if labels and known else None
+                results.append(
+                    ItemResult(item.path, DUPLICATE, "same photo already in the catalogue", label_note=note)
+                )
             elif item.array is None:
                 session.add(RunItem(run_id=run_id, path=item.path, status=FAILED, reason=item.error))
                 run.failed += 1
@@ -196,11 +263,20 @@ def _commit(
             else:
                 assert item.info is not None and item.sha256 is not None
                 prediction = predictions[id(item)]
-                specimen = repo.add_specimen(session)
+                bound = _bound_specimen(session, binder, item.path) if binder is not None else None
+                if isinstance(bound, str):
+                    session.add(RunItem(run_id=run_id, path=item.path, status=FAILED, reason=bound))
+                    run.failed += 1
+                    results.append(ItemResult(item.path, FAILED, bound))
+                    continue
+                specimen = bound or repo.add_specimen(session)
                 photo = repo.add_photo(
                     session, specimen, item.path, item.sha256, item.size, item.info, item.thumbnail
                 )
-                repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
+                current = repo.current_identification(session, specimen.id) if bound else None
+                if current is None or current.verification_status != VALIDATED:  # never over a check
+                    repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
+                label_note = _label(session, labels, specimen.id, item.path) if labels is not None else None
                 session.add(RunItem(run_id=run_id, path=item.path, status=DONE, photo_id=photo.id))
                 run.done += 1
                 results.append(
@@ -212,6 +288,7 @@ def _commit(
                         prediction.taxon,
                         prediction.score,
                         prediction.certainty,
+                        label_note,
                     )
                 )
         run.total = total
@@ -229,6 +306,8 @@ def catalogue_folder(
     resume: bool = True,
     workers: int = 2,
     top_k: int = 5,
+    label_by: str | None = None,
+    bind: PhotoBinder | None = None,
 ) -> Iterator[BatchProgress]:
     """Identify and catalogue every photo under ``folder``.
 
@@ -241,6 +320,11 @@ def catalogue_folder(
         resume: continue the newest unfinished run of this folder and model instead of starting anew.
         workers: decoding threads.
         top_k: taxa kept per identification.
+        label_by: record each photo's folder name as a checked taxon (``ValidatedByHuman``) by this
+            person, after the model's answer; photos already in the catalogue are labelled too, unless
+            someone already checked them (then the disagreement is reported in the item's reason).
+        bind: attach each photo to the existing specimen its file name names (several views each) instead
+            of making a specimen per photo; a photo that names no catalogued specimen fails with the reason.
 
     Yields:
         :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
@@ -251,6 +335,7 @@ def catalogue_folder(
         raise UsageError(f"the batch size must be between {low} and {high}, not {batch_size}")
     root = str(Path(folder).absolute())
     paths = find_photos(root)
+    labels = FolderLabels(root, label_by, load_backbone()) if label_by else None
     run_id, settled = _open_run(catalog, root, classifier, resume)
     pending = [p for p in paths if p not in settled]
     with catalog.session() as session:
@@ -285,7 +370,7 @@ def catalogue_folder(
                 seen_in_run.add(item.sha256)
             batch.append(item)
             if len(batch) >= batch_size or not queue:
-                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
                 processed_now += len(batch)
                 batch = []
                 elapsed = time.monotonic() - started
@@ -305,7 +390,7 @@ def catalogue_folder(
         for future in queue:
             future.cancel()
         if batch:  # cancelled with photos decoded: keep that work rather than redo it on resume
-            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
             counts = _counts(catalog, run_id)
             yield BatchProgress(
                 run_id, RUNNING, len(paths), *counts, time.monotonic() - started, None, tuple(results)

@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 from shellgui.core.atomic import atomic_path
 from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, PREDICTED, Identification, Photo, Specimen
 from shellgui.core.settings import Settings
+from shellgui.core.taxonomy import NameBackbone, NameCheck, load_backbone
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DC = "http://purl.org/dc/terms/"
@@ -79,6 +80,7 @@ OCCURRENCE_TERMS = [
     ("decimalLongitude", DWC),
     ("scientificName", DWC),
     ("taxonRank", DWC),
+    ("scientificNameID", DWC),
     *[(rank, DWC) for rank in HIGHER_RANKS],
     ("identifiedBy", DWC),
     ("dateIdentified", DWC),
@@ -91,6 +93,7 @@ OCCURRENCE_TERMS = [
 IDENTIFICATION_TERMS = [
     ("identificationID", DWC),
     ("scientificName", DWC),
+    ("scientificNameID", DWC),
     ("taxonRank", DWC),
     ("identifiedBy", DWC),
     ("dateIdentified", DWC),
@@ -139,8 +142,23 @@ def _media(photos: Iterable[Photo], base_url: str) -> str:
     return " | ".join(base + quote(os.fsencode(os.path.basename(p.path))) for p in photos)
 
 
-def _higher(name: str, scientific: str, rank: str, taxonomy: Mapping[str, Mapping[str, str]]) -> list[str]:
-    known = dict(taxonomy.get(name, {}))
+def _backbone_record(backbone: NameBackbone | None, scientific: str) -> NameCheck | None:
+    """The name backbone's record of an exported name (for ``scientificNameID`` and higher ranks)."""
+    if backbone is None or not scientific:
+        return None
+    check = backbone.check(scientific)
+    return check if check.known and check.name == scientific else None
+
+
+def _higher(
+    name: str,
+    scientific: str,
+    rank: str,
+    taxonomy: Mapping[str, Mapping[str, str]],
+    record: NameCheck | None = None,
+) -> list[str]:
+    known = {k: v for k, v in (record.ranks if record else {}).items() if v}
+    known.update({k: v for k, v in taxonomy.get(name, {}).items() if v and k not in known})
     if rank == "genus":
         known.setdefault("genus", scientific)
     elif rank in ("species", "subspecies", "variety", "form") and scientific:
@@ -155,13 +173,20 @@ def _text(value: object) -> str:
 
 
 def occurrence_row(
-    specimen: Specimen, photos: list[Photo], idents: list[Identification], options: DwcOptions
+    specimen: Specimen,
+    photos: list[Photo],
+    idents: list[Identification],
+    options: DwcOptions,
+    backbone: NameBackbone | None = None,
 ) -> list[str]:
     """One ``occurrence.csv`` row (the specimen with its current identification)."""
     cur = idents[-1] if idents else None
     gps = next((p for p in photos if p.gps_lat is not None and p.gps_lon is not None), None)
     name, rank, undecided = dwc_name_and_rank(cur.taxon, cur.rank) if cur else ("", "", "")
-    higher = _higher(cur.taxon or "", name, rank, options.taxonomy) if cur else [""] * len(HIGHER_RANKS)
+    record = _backbone_record(backbone, name)
+    higher = (
+        _higher(cur.taxon or "", name, rank, options.taxonomy, record) if cur else [""] * len(HIGHER_RANKS)
+    )
     values: list[object] = [
         occurrence_id(specimen),
         "PreservedSpecimen",
@@ -173,6 +198,7 @@ def occurrence_row(
         gps.gps_lon if gps else None,
         name,
         rank,
+        record.name_id if record else "",
         *higher,
         _identified_by(cur) if cur else None,
         cur.created_at.date().isoformat() if cur else None,
@@ -185,13 +211,17 @@ def occurrence_row(
     return [_text(v) for v in values]
 
 
-def identification_row(specimen: Specimen, ident: Identification) -> list[str]:
+def identification_row(
+    specimen: Specimen, ident: Identification, backbone: NameBackbone | None = None
+) -> list[str]:
     """One row of the Identification History extension."""
     name, rank, undecided = dwc_name_and_rank(ident.taxon, ident.rank)
+    record = _backbone_record(backbone, name)
     values: list[object] = [
         occurrence_id(specimen),
         f"urn:shellgui:identification:{ident.id}",
         name,
+        record.name_id if record else "",
         rank,
         _identified_by(ident),
         ident.created_at.isoformat(timespec="seconds"),
@@ -270,10 +300,11 @@ def write_archive(
     hist_writer = csv.writer(hist, lineterminator="\n", quoting=csv.QUOTE_ALL)
     occ_writer.writerow([name for name, _ in OCCURRENCE_TERMS])
     hist_writer.writerow(["occurrenceID"] + [name for name, _ in IDENTIFICATION_TERMS])
+    backbone = load_backbone()
     for specimen, photos, idents in rows:
-        occ_writer.writerow(occurrence_row(specimen, photos, idents, options))
+        occ_writer.writerow(occurrence_row(specimen, photos, idents, options, backbone))
         for ident in idents:
-            hist_writer.writerow(identification_row(specimen, ident))
+            hist_writer.writerow(identification_row(specimen, ident, backbone))
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("meta.xml", meta_xml())
         archive.writestr("eml.xml", eml_xml(options))

@@ -37,10 +37,12 @@ from shellgui.core.catalog.curation import Outcome
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.queries import CataloguedPhoto
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
+from shellgui.core.taxonomy import WORMS_LSID, NameBackbone, load_backbone
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
@@ -92,6 +94,20 @@ def save_record(
         catalog, classifier, photos, result.prediction, decision=decision, by=by, edit=edit, **fields
     )
     return done, queries.find_catalogued_paths(catalog, result.paths)
+
+
+def describe_name(backbone: NameBackbone | None, typed: str) -> str:
+    """The line under the taxon field: what the name backbone says about the typed name."""
+    if backbone is None or not typed.strip() or typed.strip().lower() == "not identifiable":
+        return ""
+    check = backbone.check(typed)
+    if not check.known:
+        return "⚠ not in the name list: it will be recorded as typed and marked unchecked"
+    worms = check.name_id.removeprefix(WORMS_LSID) if check.name_id.startswith(WORMS_LSID) else ""
+    where = "".join(f" · {v}" for v in (check.family, f"WoRMS {worms}" if worms else "") if v)
+    if check.note:
+        return f"→ will be recorded as {check.name} (the typed name is a {check.status}){where}"
+    return f"✓ {check.status} name{where}"
 
 
 def describe_results(results: Sequence[Identified]) -> str:
@@ -179,8 +195,12 @@ class IdentifyPanel(QWidget):
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self.backbone: NameBackbone | None = None
         self._set_record_enabled(False)
         context.model_changed.connect(self._model_changed)
+        names = Task(load_backbone)
+        names.signals.result.connect(self._names_ready)
+        context.keep(names)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.undo_last)
@@ -189,8 +209,13 @@ class IdentifyPanel(QWidget):
         box = QGroupBox("Record")
         form = QFormLayout(box)
         self.taxon = QLineEdit()
-        self.taxon.setPlaceholderText("taxon (type to search the model's taxa)")
+        self.taxon.setPlaceholderText("taxon (type to search the model's taxa and the name list)")
         self.taxon.textChanged.connect(self._taxon_changed)
+        self.name_status = QLabel()
+        self.name_status.setWordWrap(True)
+        self.taxon.textChanged.connect(
+            lambda text: self.name_status.setText(describe_name(self.backbone, text))
+        )
         self.catalog_number = QLineEdit()
         self.locality = QLineEdit()
         self.collector = QLineEdit()
@@ -203,6 +228,7 @@ class IdentifyPanel(QWidget):
         self.notes = QPlainTextEdit()
         self.notes.setMaximumHeight(60)
         form.addRow("Taxon", self.taxon)
+        form.addRow("", self.name_status)
         form.addRow("Catalogue no.", self.catalog_number)
         form.addRow("Locality", self.locality)
         form.addRow("Collector", self.collector)
@@ -237,7 +263,19 @@ class IdentifyPanel(QWidget):
         self.accept_button.setEnabled(self.record_enabled and bool(self.taxon.text().strip()))
 
     def _model_changed(self, classifier: Classifier) -> None:
-        completer = QCompleter(sorted(t.name for t in classifier.card.taxa), self)
+        self._set_completer()
+
+    def _names_ready(self, backbone: NameBackbone) -> None:
+        self.backbone = backbone
+        self._set_completer()
+        self.name_status.setText(describe_name(backbone, self.taxon.text()))
+
+    def _set_completer(self) -> None:
+        """Complete from the model's taxa and the name backbone (accepted names and synonyms)."""
+        names = set(self.backbone.names() if self.backbone else ())
+        if self.context.classifier is not None:
+            names.update(t.name for t in self.context.classifier.card.taxa)
+        completer = QCompleter(sorted(names), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.taxon.setCompleter(completer)
@@ -374,7 +412,7 @@ class IdentifyPanel(QWidget):
                 decision = (
                     Decision.not_identifiable()
                     if not_identifiable
-                    else Decision.named(self.taxon.text(), result.prediction)
+                    else checked_decision(self.taxon.text(), result.prediction, backbone=self.backbone)[0]
                 )
             except UndecidedError as exc:
                 self.status.emit(str(exc))

@@ -59,6 +59,7 @@ EDIT = "edit"
 DELETE_SPECIMEN = "delete specimen"
 DELETE_PHOTO = "delete photo"
 UNDO = "undo"
+IMPORT = "import"
 UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT)
 
 
@@ -154,10 +155,12 @@ def _append_decision(
         model_version=last.model_version if last else None,
         model_sha256=last.model_sha256 if last else None,
         verification_status=VALIDATED,
-        identified_by=by,
+        identified_by=decision.identified_by or by,
         decided_by=by,
-        remarks=NOT_IDENTIFIABLE if decision.is_not_identifiable else remarks,
+        remarks=NOT_IDENTIFIABLE if decision.is_not_identifiable else remarks or decision.remarks,
     )
+    if decision.decided_at is not None:
+        ident.created_at = decision.decided_at
     session.add(ident)
     session.flush()
     return ident
@@ -321,25 +324,59 @@ def decide(catalog: Catalog, specimen_id: int, decision: Decision, by: str | Non
 
     Deciding what is already the checked identification changes nothing (``action_id`` is ``None``).
     """
-    name = require_name(by)
     with catalog.session() as session, session.begin():
-        specimen = _specimen(session, specimen_id)
-        current = _current(session, specimen_id)
-        if _same_decision(current, decision):
-            return Outcome(specimen_id, None, f"{_label(specimen)}: already checked as {decision.words}")
-        action = CORRECT if current is not None and current.verification_status == VALIDATED else CHECK
-        ident = _append_decision(session, specimen_id, decision, name)
-        before = (
-            f" (was {current.taxon or current.remarks or 'uncertain'})"
-            if action == CORRECT and current
-            else ""
-        )
-        summary = (
-            f"{_label(specimen)}: {'checked' if action == CHECK else 'corrected'} as {decision.words}{before}"
-        )
-        entry = _log(session, name, action, specimen_id, summary, {"identifications": [ident.id]})
-        _stamp([ident], entry)
-        return Outcome(specimen_id, entry.id, summary)
+        return decide_in(session, specimen_id, decision, by)
+
+
+def decide_in(session: Session, specimen_id: int, decision: Decision, by: str | None) -> Outcome:
+    """:func:`decide` inside the caller's transaction (a batch that labels what it catalogues)."""
+    name = require_name(by)
+    specimen = _specimen(session, specimen_id)
+    current = _current(session, specimen_id)
+    if _same_decision(current, decision):
+        return Outcome(specimen_id, None, f"{_label(specimen)}: already checked as {decision.words}")
+    action = CORRECT if current is not None and current.verification_status == VALIDATED else CHECK
+    ident = _append_decision(session, specimen_id, decision, name)
+    before = (
+        f" (was {current.taxon or current.remarks or 'uncertain'})" if action == CORRECT and current else ""
+    )
+    summary = (
+        f"{_label(specimen)}: {'checked' if action == CHECK else 'corrected'} as {decision.words}{before}"
+    )
+    entry = _log(session, name, action, specimen_id, summary, {"identifications": [ident.id]})
+    _stamp([ident], entry)
+    return Outcome(specimen_id, entry.id, summary)
+
+
+def record_import(
+    session: Session,
+    specimen_id: int,
+    history: Sequence[Decision | Identification],
+    by: str | None,
+    summary: str,
+    details: dict[str, Any],
+) -> Outcome:
+    """What an import changed on one specimen, inside the caller's transaction, as one audit entry.
+
+    ``history`` is appended in the order given: a person's determination as a :class:`Decision` with its
+    own identifier and date (``identified_by``, ``decided_at``), kept even when it repeats the one before
+    (it is someone's confirmation); a model's answer from a shellgui export as a ready ``Identification``.
+    ``details`` says what else changed (fields, photos).
+    """
+    name = require_name(by)
+    appended = []
+    for item in history:
+        if isinstance(item, Decision):
+            appended.append(_append_decision(session, specimen_id, item, name))
+        else:
+            item.specimen_id = specimen_id
+            session.add(item)
+            session.flush()
+            appended.append(item)
+    ids = [i.id for i in appended]
+    entry = _log(session, name, IMPORT, specimen_id, summary, {**details, "identifications": ids})
+    _stamp(appended, entry)
+    return Outcome(specimen_id, entry.id, summary)
 
 
 def withdraw(catalog: Catalog, specimen_id: int, by: str | None, reason: str = "") -> Outcome:
