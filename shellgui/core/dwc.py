@@ -125,9 +125,8 @@ def _identified_by(ident: Identification) -> str:
 
 def _remarks(ident: Identification, undecided: str) -> str:
     parts = [undecided] if undecided else []
-    if ident.model_name:
-        who = "identified by the shellgui model" if ident.verification_status == PREDICTED else "model"
-        parts.append(f"{who} {ident.model_name} {ident.model_version or ''}".strip())
+    if ident.model_name:  # "model=NAME VERSION": what shellgui's importer reads back
+        parts.append(f"model={ident.model_name} {ident.model_version or ''}".strip())
     if ident.score is not None:
         parts.append(f"score={ident.score:.4f}")
     if ident.remarks:

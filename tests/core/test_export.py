@@ -70,7 +70,7 @@ def test_darwin_core_archive(filled_catalog: Catalog, tmp_path: Path) -> None:
     assert occ[0]["catalogNumber"] == '=HYPERLINK("http://evil")'  # no spreadsheet apostrophe in DwC
     assert occ[0]["associatedMedia"] == ""  # no local paths; no media base URL set
     assert [h["identificationVerificationStatus"] for h in hist] == ["PredictedByMachine", "ValidatedByHuman"]
-    assert "shellgui model tiny-test 1.0" in hist[0]["identificationRemarks"]
+    assert "model=tiny-test 1.0" in hist[0]["identificationRemarks"]
     assert "score=0.99" in hist[0]["identificationRemarks"]
     assert hist[0]["identifiedBy"] == "" and hist[1]["identifiedBy"] == "J. Curator"
     assert 'rowType="http://rs.tdwg.org/dwc/terms/Identification"' in meta and 'metadata="eml.xml"' in meta
