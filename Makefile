@@ -36,6 +36,7 @@ test: check
 
 bench: setup-dev
 	$(BIN)/python bench/bench_identify.py
+	$(BIN)/python bench/bench_identify_memory.py
 	$(BIN)/python bench/bench_catalog.py
 	$(BIN)/python bench/bench_train.py
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python bench/bench_gui.py
