@@ -136,12 +136,23 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="import existing records: CSV/TSV/XLSX (columns mapped) or a Darwin Core archive (.zip)",
     )
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument(
+        "file",
+        metavar="FILE",
+        help="CSV/TSV/XLSX, a Darwin Core archive, or a folder of photos with XMP sidecars",
+    )
     imp.add_argument("--mapping", metavar="JSON", help='column mapping {"catalogNumber": "Cat. No.", ...}')
     imp.add_argument("--save-mapping", metavar="JSON", help="write the mapping used (to edit and reuse)")
     imp.add_argument("--sheet", help="XLSX sheet (default: the first)")
     imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     imp.add_argument("--by", metavar="NAME", help="who is importing (default: the name in the settings)")
+
+    side = sub.add_parser(
+        "sidecars",
+        parents=[common],
+        help="write each catalogued photo's identification to an XMP sidecar (digiKam, Lightroom)",
+    )
+    side.add_argument("--checked-only", action="store_true", help="only checked identifications")
 
     names = sub.add_parser(
         "names",
@@ -219,6 +230,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
         for result in outcome.results:
             shown = ", ".join(display_path(p) for p in result.paths)
             entry: dict[str, Any] = {"photos": [display_path(p) for p in result.paths], "specimen_id": None}
+            if result.warning:
+                entry["warning"] = one_line(result.warning)
+                print(f"shellgui: warning: {one_line(result.warning)}", file=sys.stderr)
             if catalog is not None:
                 fields = {
                     "catalog_number": args.catalog_number,
@@ -430,6 +444,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if plan.conflicts or plan.skipped else EXIT_OK
 
 
+def cmd_sidecars(args: argparse.Namespace) -> int:
+    from shellgui.core.sidecars import write_catalogue_sidecars
+
+    written, missing = write_catalogue_sidecars(_catalog(args), checked_only=args.checked_only)
+    print(f"Wrote {written} XMP sidecars (photo.jpg.xmp next to each photo; the photos are not touched)")
+    for path in missing:
+        _fail(f"{path}: the photo is no longer there: no sidecar written")
+    return EXIT_SOME_FAILED if missing else EXIT_OK
+
+
 def cmd_names(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -494,6 +518,7 @@ COMMANDS = {
     "catalog": cmd_catalog,
     "export": cmd_export,
     "import": cmd_import,
+    "sidecars": cmd_sidecars,
     "names": cmd_names,
     "models": cmd_models,
 }

@@ -141,7 +141,7 @@ def _media(photos: Iterable[Photo], base_url: str) -> str:
     return " | ".join(base + quote(os.fsencode(os.path.basename(p.path))) for p in photos)
 
 
-def _backbone_record(backbone: NameBackbone | None, scientific: str) -> NameCheck | None:
+def backbone_record(backbone: NameBackbone | None, scientific: str) -> NameCheck | None:
     """The name backbone's record of an exported name (for ``scientificNameID`` and higher ranks)."""
     if backbone is None or not scientific:
         return None
@@ -182,7 +182,7 @@ def occurrence_row(
     cur = idents[-1] if idents else None
     gps = next((p for p in photos if p.gps_lat is not None and p.gps_lon is not None), None)
     name, rank, undecided = dwc_name_and_rank(cur.taxon, cur.rank) if cur else ("", "", "")
-    record = _backbone_record(backbone, name)
+    record = backbone_record(backbone, name)
     higher = (
         _higher(cur.taxon or "", name, rank, options.taxonomy, record) if cur else [""] * len(HIGHER_RANKS)
     )
@@ -215,7 +215,7 @@ def identification_row(
 ) -> list[str]:
     """One row of the Identification History extension."""
     name, rank, undecided = dwc_name_and_rank(ident.taxon, ident.rank)
-    record = _backbone_record(backbone, name)
+    record = backbone_record(backbone, name)
     values: list[object] = [
         occurrence_id(specimen),
         f"urn:shellgui:identification:{ident.id}",

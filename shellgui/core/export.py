@@ -17,8 +17,9 @@ from sqlalchemy import select
 from shellgui.core.atomic import atomic_write, check_writable_target
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.schema import PREDICTED, Identification, Photo, Specimen
-from shellgui.core.dwc import DwcOptions, write_archive
+from shellgui.core.dwc import DwcOptions, backbone_record, write_archive
 from shellgui.core.errors import UsageError
+from shellgui.core.taxonomy import load_backbone
 from shellgui.core.text import display_path
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -77,18 +78,25 @@ CSV_COLUMNS = [
     "photos",
     "latitude",
     "longitude",
+    "kingdom",
+    "phylum",
+    "family",
+    "scientific_name_id",
 ]
 
 
 def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
     """One row per specimen with its current identification. Returns the number of rows."""
     rows = _rows(catalog)
+    backbone = load_backbone()
     with atomic_write(out, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(CSV_COLUMNS)
         for specimen, photos, idents in rows:
             cur = idents[-1] if idents else None
             gps = next((p for p in photos if p.gps_lat is not None), None)
+            name = backbone_record(backbone, cur.taxon or "") if cur else None
+            ranks = name.ranks if name else {}
             writer.writerow(
                 [
                     safe_cell(v)
@@ -110,6 +118,10 @@ def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
                         " | ".join(display_path(p.path) for p in photos),
                         gps.gps_lat if gps else None,
                         gps.gps_lon if gps else None,
+                        ranks.get("kingdom"),
+                        ranks.get("phylum"),
+                        ranks.get("family"),
+                        name.name_id if name else None,
                     )
                 ]
             )

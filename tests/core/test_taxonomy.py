@@ -129,6 +129,13 @@ def test_checked_decision_uses_accepted_name_and_export_ids(tmp_path: Path) -> N
     assert (by_number["A"]["family"], by_number["A"]["phylum"]) == ("Achatinidae", "Mollusca")
     assert by_number["B"]["scientificNameID"] == "" and by_number["B"]["family"] == ""
     assert {h["scientificNameID"] for h in hist} == {WORMS_LSID + "881469", ""}
+    export(catalog, "csv", tmp_path / "out.csv")
+    flat = {
+        r["catalog_number"]: r
+        for r in csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8-sig")))
+    }
+    assert (flat["A"]["family"], flat["A"]["scientific_name_id"]) == ("Achatinidae", WORMS_LSID + "881469")
+    assert flat["B"]["family"] == ""
 
 
 def test_build_script_resolves_synonyms(tmp_path: Path) -> None:

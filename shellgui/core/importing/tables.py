@@ -263,13 +263,46 @@ def read_dwca(path: str | Path) -> Table:
     return table
 
 
+_SIDECAR_TERMS = (
+    "catalogNumber",
+    "scientificName",
+    "identifiedBy",
+    "dateIdentified",
+    "identificationVerificationStatus",
+)
+
+
+def read_sidecar_folder(folder: str | Path) -> Table:
+    """Records from the XMP sidecars of the photos under ``folder`` (written by shellgui, or keywords
+    ``Taxon|...`` given in digiKam or Lightroom): one record per photo, matched by catalogue number or by
+    the photo itself."""
+    from shellgui.core.sidecars import photos_with_sidecars
+
+    table = Table(str(Path(folder) / "."), [*_SIDECAR_TERMS, "associatedMedia"])
+    table.mapping = {t: t for t in table.headers}
+    views: dict[tuple[str, ...], SourceRecord] = {}  # the views of one specimen make one record
+    for photo, data in photos_with_sidecars(folder):
+        status = "ValidatedByHuman" if data.checked else "PredictedByMachine"
+        values = (data.catalog_number, data.taxon or "", data.identified_by, data.identified_at, status)
+        terms = {term: value for term, value in zip(_SIDECAR_TERMS, values) if value}
+        key = values if data.catalog_number else (str(photo),)
+        if key in views:
+            views[key].terms["associatedMedia"] += " | " + str(photo.absolute())
+            continue
+        terms["associatedMedia"] = str(photo.absolute())
+        views[key] = SourceRecord(f"{photo.name}.xmp", terms)
+        table.records.append(views[key])
+    return table
+
+
 def read_records(
     path: str | Path,
     mapping_file: str | Path | None = None,
     sheet: str | None = None,
     mapping: Mapping[str, str] | None = None,
 ) -> Table:
-    """Read any supported file: a ``.zip`` is a Darwin Core archive, the rest spreadsheets.
+    """Read any supported file: a ``.zip`` is a Darwin Core archive, the rest spreadsheets; a folder is
+    read for the XMP sidecars of its photos.
 
     Args:
         path: the file.
@@ -281,8 +314,10 @@ def read_records(
         UsageError: an unsupported or unreadable file, or a mapping that does not fit it.
     """
     source = Path(path)
+    if source.is_dir():
+        return read_sidecar_folder(source)
     if not source.is_file():
-        raise UsageError(f"{source}: no such file")
+        raise UsageError(f"{source}: no such file or folder")
     suffix = source.suffix.lower()
     if suffix == ".zip":
         if mapping_file or mapping:
