@@ -119,13 +119,14 @@ def read_photo_file(path: str | os.PathLike[str]) -> PhotoFile:
     spath = os.fspath(path)
     with open_regular_file(spath) as fh:
         try:
-            data = fh.read(SINGLE_READ_BYTES + 1)
+            size = os.fstat(fh.fileno()).st_size
+            if size > SINGLE_READ_BYTES:  # too big to hold: hashed in a pass of its own
+                return PhotoFile(spath, size, file_sha256(spath), None)
+            data = fh.read()
         except OSError as exc:
             raise _os_error(spath, exc) from None
     if not data:
         raise PhotoError("empty", spath, "the file is empty (0 bytes)")
-    if len(data) > SINGLE_READ_BYTES:  # too big to hold: hashed in a pass of its own
-        return PhotoFile(spath, os.stat(spath).st_size, file_sha256(spath), None)
     return PhotoFile(spath, len(data), hashlib.sha256(data).hexdigest(), data)
 
 
@@ -470,7 +471,8 @@ def _decode_jpeg_strictly(spath: str, fh: BinaryIO, min_side: int | None) -> Ima
     as Pillow's, draft scaling included."""
     import simplejpeg
 
-    if os.fstat(fh.fileno()).st_size > MAX_JPEG_BYTES:  # (read(n) would reserve n bytes up front)
+    fh.seek(0, os.SEEK_END)  # the size of a file or of bytes read already (read(n) would reserve n)
+    if fh.tell() > MAX_JPEG_BYTES:
         raise PhotoError("too_large", spath, f"a JPEG over {MAX_JPEG_BYTES >> 20} MB is not a photo")
     fh.seek(0)
     data = fh.read()
