@@ -299,6 +299,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     config = config_from_args(args)
+    config.arch.check_weights(config.weights)  # before reading photos: offline fails in seconds
     seed_everything(config.seed)
     run_dir = Path(args.out or f"runs/{datetime.now():%Y%m%d-%H%M%S}")
     run_dir.mkdir(parents=True, exist_ok=True)

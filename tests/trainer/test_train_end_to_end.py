@@ -347,3 +347,9 @@ def test_hflip_adds_a_flip_to_the_rotation() -> None:
 
     assert T.RandomRotation in kinds(False) and T.RandomHorizontalFlip not in kinds(False)
     assert {T.RandomRotation, T.RandomHorizontalFlip} <= kinds(True)
+
+
+def test_every_option_has_help() -> None:
+    from shellgui_train.cli import build_parser
+
+    assert [a.dest for a in build_parser()._actions if not a.help] == []
