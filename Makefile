@@ -23,6 +23,7 @@ setup: $(VENV)/.app-installed
 setup-dev: $(VENV)/.dev-installed
 
 run: setup
+	$(BIN)/python -m shellgui.qtcheck
 	$(BIN)/shellgui
 
 check: setup-dev

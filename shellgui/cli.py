@@ -222,6 +222,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
         for result in outcome.results:
             shown = ", ".join(display_path(p) for p in result.paths)
             entry: dict[str, Any] = {"photos": [display_path(p) for p in result.paths], "specimen_id": None}
+            if result.warning:
+                entry["warning"] = one_line(result.warning)
+                print(f"shellgui: warning: {one_line(result.warning)}", file=sys.stderr)
             if catalog is not None:
                 fields = {
                     "catalog_number": args.catalog_number,

@@ -82,18 +82,54 @@ def samples_from_folders(root: Path, view_pattern: str = DEFAULT_VIEW_PATTERN) -
     return samples
 
 
-def samples_from_catalog(db: str) -> list[Sample]:
-    """Photos whose current identification a person validated in the app (``ValidatedByHuman``)."""
+def samples_from_catalog(db: str, view_pattern: str = DEFAULT_VIEW_PATTERN) -> list[Sample]:
+    """Photos whose current identification a person validated in the app (``ValidatedByHuman``).
+
+    ``shellgui catalog`` makes one specimen per photo, so the views of one shell may sit in two catalogue
+    specimens: photos are grouped by catalogue specimen *and* by file name (``view_pattern`` removed, same
+    folder), and a group never straddles two splits.
+    """
     from shellgui.core.catalog import Catalog
     from shellgui.core.catalog.repository import validated_samples
+    from shellgui.core.errors import CatalogError
 
-    catalog = Catalog(db)
-    with catalog.session() as session:
-        rows = validated_samples(session)
-    catalog.close()
+    if "://" not in db and not Path(db).expanduser().is_file():
+        raise DataError(f"{db}: no such catalogue file (check the path; none is created for training)")
+    try:
+        catalog = Catalog(db)
+        with catalog.session() as session:
+            rows = validated_samples(session)
+        catalog.close()
+    except CatalogError as exc:
+        raise DataError(str(exc)) from None
+    groups = group_views([(r.path, r.specimen_id) for r in rows], view_pattern)
     return [
-        Sample(r.path, r.taxon.replace(" ", "_").replace(".", ""), f"specimen-{r.specimen_id}") for r in rows
+        Sample(r.path, r.taxon.replace(" ", "_").replace(".", ""), group) for r, group in zip(rows, groups)
     ]
+
+
+def group_views(photos: list[tuple[str, int]], view_pattern: str) -> list[str]:
+    """A group name per ``(path, specimen id)``: photos sharing a specimen or a view-stripped name join."""
+    parent: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def find(key: tuple[str, ...]) -> tuple[str, ...]:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    links = []
+    for path, specimen in photos:
+        p = Path(path)
+        a, b = ("specimen", str(specimen)), ("file", str(p.parent), specimen_id(p, view_pattern))
+        parent[find(a)] = find(b)
+        links.append(a)
+    roots = [find(a) for a in links]
+    first: dict[tuple[str, ...], str] = {}
+    for (_path, specimen), root in zip(photos, roots):
+        first.setdefault(root, f"specimen-{specimen}")
+    return [first[root] for root in roots]
 
 
 def check_readable(samples: list[Sample]) -> list[Sample]:
@@ -188,6 +224,8 @@ def report_counts(splits: Splits, out: Path | None = None) -> list[str]:
         if va == 0:
             warnings.append(f"class {label} has no validation photos (too few specimens)")
     print(f"{'total':<{width}}  {len(splits.train):5d} {len(splits.val):4d} {len(splits.test):5d}")
+    groups = len({s.specimen for s in splits.train + splits.val + splits.test})
+    print(f"Split by specimen: {groups} specimen groups (the photos of one group stay in one split)")
     for w in warnings:
         log.warning(w)
     if out is not None:

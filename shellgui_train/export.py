@@ -18,6 +18,7 @@ from torch import nn
 
 from shellgui.core.atomic import atomic_path
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
+from shellgui_train.architectures import DataConfig
 from shellgui_train.data import Sample
 from shellgui_train.transforms import eval_transform
 
@@ -78,7 +79,9 @@ def _write_onnx(wrapped: nn.Module, example: torch.Tensor, card: ModelCard, tmp:
     onnx.save(model, str(tmp))
 
 
-def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], size: int) -> dict[str, Any]:
+def verify_export(
+    onnx_path: Path, wrapped: nn.Module, samples: list[Sample], size: int, data: DataConfig
+) -> dict[str, Any]:
     """Compare ONNX Runtime with PyTorch, and the app's preprocessing with the trainer's, on real photos."""
     from shellgui.core.imaging import open_photo
     from shellgui.core.inference import Classifier
@@ -86,7 +89,7 @@ def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], si
     if not samples:
         raise ExportError("no validation photos to verify the export against")
     classifier = Classifier(onnx_path, provider="cpu")
-    transform = eval_transform(size)
+    transform = eval_transform(size, data)
     trainer_inputs = torch.stack([transform(open_photo(s.path).image) for s in samples])
     app_inputs = np.stack(
         [classifier.prepare(open_photo(s.path, min_side=classifier.min_decode_side)) for s in samples]

@@ -143,7 +143,8 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         f"{summary['image_size']} px",
         f"- Data: {summary['data_source']} ({summary['num_classes']} taxa; "
         f"{summary['n_train']} training, {summary['n_val']} validation, {summary['n_test']} test photos, "
-        "split by specimen so the views of one shell never appear in two splits)",
+        f"split by specimen: {summary.get('specimen_groups', '?')} specimen groups, so the views of one "
+        "shell never appear in two splits)",
         f"- Trained {summary['epochs_run']} epochs in {summary['train_seconds'] / 60:.1f} min on {summary['device']}; "
         f"best epoch {summary['best_epoch']}",
         "",

@@ -87,22 +87,44 @@ def installed_models() -> list[InstalledModel]:
 
 
 def resolve_model(choice: str | None) -> Path:
-    """The model to use: an explicit path or installed file name, else the bundled default."""
+    """The model to use; the bundled default when ``choice`` is empty.
+
+    Args:
+        choice: a path, a file name in the models folder (``.onnx`` may be left out), or the name and
+            version ``shellgui models`` lists (``"shellgui-zhang8 1.1"``; the name alone when only one
+            version is installed).
+    """
     if choice:
         path = Path(choice).expanduser()
         if path.exists():
             return path
         user = paths.models_dir() / choice
-        for candidate in (user, user.with_suffix(".onnx")):
-            if candidate.exists():
+        for candidate in (user, user.parent / f"{user.name}.onnx"):  # not with_suffix: "model-1.1"
+            if candidate.is_file():
                 return candidate
-        raise ModelError(f"{choice}: model file not found (see 'shellgui models' for installed models)")
+        return _model_by_card(choice)
     default = bundled_model_path()
     if not default.exists():
         raise ModelError(
             f"the bundled default model is missing ({default}); reinstall shellgui or pass --model"
         )
     return default
+
+
+def _model_by_card(choice: str) -> Path:
+    """The installed model whose card has this name and version (or this name, when it is unique)."""
+    wanted = " ".join(choice.split())
+    models = [m for m in installed_models() if m.card is not None]
+    exact = [m for m in models if m.card and f"{m.card.name} {m.card.version}" == wanted]
+    named = [m for m in models if m.card and m.card.name == wanted]
+    if exact or len(named) == 1:
+        return (exact or named)[0].path
+    if named:
+        versions = ", ".join(m.card.version for m in named if m.card)
+        raise ModelError(f"{choice}: several versions are installed ({versions}); add the version")
+    raise ModelError(
+        f"{choice}: model file not found, nor an installed model by that name (see 'shellgui models')"
+    )
 
 
 def install_model(source: Path, name: str | None = None) -> Path:

@@ -15,13 +15,12 @@ from PySide6.QtWidgets import (
 )
 
 from shellgui.core.inference.decision import Prediction
-
-CERTAINTY_COLOURS = {"confident": "#1b7f3b", "likely": "#9a6a00"}
-UNCERTAIN_COLOUR = "#b3261e"
+from shellgui.qt import theme
 
 
 def headline_html(prediction: Prediction) -> str:
     """The big line: the decided taxon and how sure the model is, in words a collector uses."""
+    uncertain_colour = theme.colour("error")
     if prediction.taxon is None:
         best = prediction.top_k[0]
         why = (
@@ -30,11 +29,11 @@ def headline_html(prediction: Prediction) -> str:
             else "possibly not a taxon this model knows"
         )
         return (
-            f"<span style='color:{UNCERTAIN_COLOUR}; font-size:15pt'><b>Uncertain</b></span><br>"
-            f"<span style='color:{UNCERTAIN_COLOUR}'>{why}</span>"
+            f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Uncertain</b></span><br>"
+            f"<span style='color:{uncertain_colour}'>{why}</span>"
             f"<br><small>best guess: <i>{best.name}</i> ({best.probability:.0%})</small>"
         )
-    colour = CERTAINTY_COLOURS.get(prediction.certainty, "#333")
+    colour = theme.colour(prediction.certainty)
     name = prediction.taxon if prediction.rank == "family" else f"<i>{prediction.taxon}</i>"
     return (
         f"<span style='font-size:15pt'><b>{name}</b></span><br>"

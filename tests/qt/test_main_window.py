@@ -58,11 +58,30 @@ def test_several_views_and_a_bad_file(qtbot, window, colour_photos, tmp_path) ->
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"nope")
     panel = window.identify_panel
+    panel.together.setCurrentIndex(panel.together.findData("always"))
     drop(window, [colour_photos["red"], colour_photos["green"], bad])
     qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
     assert panel.items.count() == 1 and "+ 1 more view" in panel.items.item(0).text()
     assert "Rediidae" in panel.results.headline.text()
+    # A red and a green "view" name different taxa, each confidently: the curator is warned.
+    assert panel.view_warning.isVisible() and "disagree" in panel.view_warning.text()
+    assert "red.jpg" in panel.view_warning.text() and "green.jpg" in panel.view_warning.text()
     assert "broken.jpg" in panel.errors.text() and "not a photo" in panel.errors.text()
+
+
+def test_photos_dropped_together_are_separate_unless_named_as_views(
+    qtbot, window, colour_photos, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"], colour_photos["blue"]])  # two shells, not two views
+    qtbot.waitUntil(lambda: panel.items.count() == 2, timeout=10000)
+    assert not panel.view_warning.isVisible()
+    front, back = tmp_path / "MZ-9_dorsal.jpg", tmp_path / "MZ-9_ventral.jpg"
+    Image.open(colour_photos["red"]).save(front)
+    Image.open(colour_photos["red"]).save(back, quality=80)
+    drop(window, [front, back])
+    qtbot.waitUntil(lambda: panel.items.count() == 1, timeout=10000)
+    assert "+ 1 more view" in panel.items.item(0).text() and not panel.view_warning.isVisible()
 
 
 def make_folder(root: Path, n: int) -> Path:
