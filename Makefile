@@ -39,6 +39,7 @@ bench: setup-dev
 	$(BIN)/python bench/bench_identify.py
 	$(BIN)/python bench/bench_catalog.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]' && $(BIN)/python bench/bench_similar.py
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python bench/bench_gui.py
 
 clean:

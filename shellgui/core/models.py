@@ -32,6 +32,28 @@ class InstalledModel:
         return f"{self.card.name} {self.card.version} ({origin})"
 
 
+def open_set_words(card: ModelCard) -> str:
+    """One line for the card viewer and ``shellgui models``: can this model say "I don't know this"?"""
+    if card.embedding_size is None:
+        return (
+            "no embedding output: this model cannot tell a photo unlike anything it learned from, "
+            "nor find similar specimens (retrain with shellgui-train)"
+        )
+    if card.open_set is None:
+        return (
+            f"{card.embedding_size}-value embedding (similar specimens), but no open-set threshold: "
+            "it cannot say 'not something this model knows'"
+        )
+    params = card.open_set
+    photos = params.get("bank_photos") or params.get("bank_size") or "its"
+    retention = params.get("retention")
+    kept = f", keeping {float(retention):.0%} of known photos" if retention else ""
+    return (
+        f"open set: k-NN (k={params['k']}) on the embeddings of {photos} training photos; "
+        f"cosine distance above {float(params['threshold']):.3f} is 'not something this model knows'{kept}"
+    )
+
+
 def bundled_model_path() -> Path:
     """The default model shipped with shellgui."""
     return paths.resources_dir() / "models" / DEFAULT_MODEL_FILE

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from shellgui import __version__
 from shellgui.core.modelcard import ModelCard
+from shellgui.core.models import open_set_words
 from shellgui.core.settings import PROVIDER_CHOICES, Settings
 
 DATA_ATTRIBUTION = (
@@ -131,6 +132,7 @@ def card_html(card: ModelCard, path: str, device: str = "") -> str:
 <b>Training data hash:</b> <code>{e(str(prov.get("training_data_hash", "?"))[:16])}…</code></p>
 <h3>How good it is</h3><table border=0 cellspacing=6>{metrics or "<tr><td>no metrics recorded</td></tr>"}</table>
 <p><b>Calibration:</b> temperature {card.temperature:.3f}; answers are given at a rank only when {e(thresholds)}.</p>
+<p><b>Unknown photos:</b> {e(open_set_words(card))}</p>
 <p><b>Input:</b> {pre.input_size}×{pre.input_size} px (shorter side resized to {pre.resize_size}, {e(pre.interpolation)})</p>
 <h3>{card.num_classes} taxa</h3><table border=0 cellspacing=4><tr><th>Taxon</th><th>Rank</th><th>Family</th></tr>
 {taxa}</table>"""

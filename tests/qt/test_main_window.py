@@ -94,8 +94,8 @@ def make_folder(root: Path, n: int) -> Path:
 
 def slow_model_down(monkeypatch, classifier, seconds: float) -> None:  # type: ignore[no-untyped-def]
     """Make each model run take longer, so a batch lasts long enough to cancel or to watch."""
-    fast = classifier.scores
-    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(seconds), fast(arrays))[1])
+    fast = classifier.run
+    monkeypatch.setattr(classifier, "run", lambda arrays: (time.sleep(seconds), fast(arrays))[1])
 
 
 def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -268,3 +268,63 @@ def test_window_geometry_is_kept_under_shellgui_home(window, shellgui_home: Path
     window.close()
     ini = shellgui_home / "config" / "window.ini"
     assert ini.is_file() and "geometry" in ini.read_text()
+
+
+def test_not_known_answer_and_similar_specimens(qtbot, window, tmp_path, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    from tinymodel import build_open_set_model
+
+    from shellgui.core.identify import identify_paths, record
+    from shellgui.core.inference import Classifier
+    from shellgui.qt.catalogue_panel import SpecimenDialog
+
+    model = build_open_set_model(tmp_path / "openset.onnx")
+    with qtbot.waitSignal(window.context.model_changed, timeout=10000):
+        window.context.load_model(str(model))
+    classifier = window.context.classifier
+    assert isinstance(classifier, Classifier) and classifier.can_refuse
+    photos, outcome = identify_paths(classifier, [colour_photos["red"]])
+    specimen = record(window.context.catalog, classifier, photos, outcome.results[0].prediction).specimen_id
+    panel = window.identify_panel
+    magenta = tmp_path / "magenta.jpg"
+    Image.new("RGB", (64, 48), (230, 20, 230)).save(magenta)
+    drop(window, [magenta])
+    qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
+    text = panel.results.headline.text()
+    assert "Not something this model knows" in text and "9 photos this model learned from" in text
+    assert "not an identification" in text and "Redia rubra" in text
+    assert "not known" in panel.items.item(0).text()
+    qtbot.waitUntil(lambda: panel.similar.list.count() == 1, timeout=10000)  # found after the answer
+    assert panel.similar.isVisible()
+    assert "Redia rubra (unchecked)" in panel.similar.list.item(0).text()
+    dialog = SpecimenDialog(window.context, specimen)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "Looking" not in dialog.similar.note.text(), timeout=10000)
+    assert dialog.similar.note.text() == "No catalogued photo to compare with yet."
+
+
+def test_collection_checks_in_the_review_tab(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tinymodel import build_open_set_model
+
+    from shellgui.core.catalog.decisions import Decision
+    from shellgui.core.identify import identify_paths, record
+
+    model = build_open_set_model(tmp_path / "openset.onnx")
+    with qtbot.waitSignal(window.context.model_changed, timeout=10000):
+        window.context.load_model(str(model))
+    classifier = window.context.classifier
+    folder = tmp_path / "reds"
+    folder.mkdir()
+    shades = [(230, 20, 20), (215, 35, 25), (245, 15, 40), (225, 45, 15), (210, 20, 45)]
+    for i, rgb in enumerate(shades):
+        taxon = "Viridia viridis" if i == len(shades) - 1 else "Redia rubra"
+        path = folder / f"r{i}.jpg"
+        Image.new("RGB", (64, 48), rgb).save(path, quality=95)
+        photos, outcome = identify_paths(classifier, [path])
+        prediction = outcome.results[0].prediction
+        decision = Decision.named(taxon, prediction)
+        record(window.context.catalog, classifier, photos, prediction, decision=decision, by="tester")
+    flags = window.review_panel.flags
+    flags.run()
+    qtbot.waitUntil(lambda: flags.list.count() > 0, timeout=20000)
+    texts = [flags.list.item(i).text() for i in range(flags.list.count())]
+    assert any(t.startswith("likely mislabel: checked as Viridia viridis") for t in texts)

@@ -30,6 +30,7 @@ from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, require_name
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.queries import SPECIMEN_FIELDS, specimen_fields
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
@@ -222,6 +223,22 @@ def _describe_changes(changes: Mapping[str, Sequence[str | None]]) -> str:
 
 
 # -- actions ---------------------------------------------------------------------------------------------
+def _store_embeddings(
+    session: Session,
+    hashed: list[tuple[DecodedPhoto, str]],
+    stored: Sequence[Photo],
+    prediction: Prediction,
+    model: repo.ModelStamp,
+) -> None:
+    """Store each photo's embedding under this model when it gave one per photo (collection as memory)."""
+    embeddings = prediction.embeddings
+    if embeddings is None or len(embeddings) != len(hashed):
+        return
+    ids = {p.sha256: p.id for p in stored}
+    for (_photo, sha), vector in zip(hashed, embeddings):
+        store_embedding(session, ids[sha], model.sha256, vector)
+
+
 def record_identification(
     catalog: Catalog,
     photos: Sequence[DecodedPhoto],
@@ -282,6 +299,7 @@ def record_identification(
             for photo, sha in hashed
             if sha not in known_hashes
         ]
+        _store_embeddings(session, hashed, [*known, *added_photos], prediction, model)
         appended: list[Identification] = []
         current = _current(session, specimen.id)
         repeat = (
