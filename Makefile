@@ -37,6 +37,7 @@ test: check
 
 bench: setup-dev
 	$(BIN)/python bench/bench_identify.py
+	$(BIN)/python bench/bench_identify_memory.py
 	$(BIN)/python bench/bench_catalog.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python -m pip install --quiet -e '.[bench]' && $(BIN)/python bench/bench_similar.py

@@ -8,6 +8,7 @@ needs them, so ``shellgui --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -124,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
+    exp.add_argument(
+        "--media-base-url",
+        metavar="URL",
+        help="Darwin Core: where the photos are published (associatedMedia = URL/file name)",
+    )
 
     imp = sub.add_parser(
         "import",
@@ -182,7 +188,9 @@ def _fail(message: object) -> None:
     print(f"shellgui: error: {one_line(message)}", file=sys.stderr)
 
 
+@functools.lru_cache(maxsize=1)
 def _settings() -> Settings:
+    """The user's settings, read once per command (so a bad field warns once)."""
     from shellgui.core.settings import Settings
 
     return Settings.load()
@@ -480,9 +488,11 @@ def _print_folder_labels(counts: dict[str, int], by: str) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from shellgui.core.dwc import options_from_settings
     from shellgui.core.export import export
 
-    count = export(_catalog(args), args.format, args.out)
+    options = options_from_settings(_settings(), args.media_base_url) if args.format == "dwc" else None
+    count = export(_catalog(args), args.format, args.out, options)
     print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
 
@@ -616,6 +626,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``shellgui`` and ``python -m shellgui``."""
+    _settings.cache_clear()  # read afresh by each command, also when called in-process
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="shellgui: %(levelname)s: %(message)s"

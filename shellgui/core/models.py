@@ -11,6 +11,7 @@ from shellgui.core import paths
 from shellgui.core.atomic import atomic_path
 from shellgui.core.errors import ModelError
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
+from shellgui.core.text import one_line
 
 DEFAULT_MODEL_FILE = "default.onnx"
 
@@ -104,7 +105,10 @@ def installed_models() -> list[InstalledModel]:
         try:
             found.append(InstalledModel(path, bundled, read_card_from_file(path)))
         except ModelError as exc:
-            found.append(InstalledModel(path, bundled, None, str(exc).split(": ", 1)[-1]))
+            found.append(InstalledModel(path, bundled, None, one_line(str(exc).split(": ", 1)[-1])))
+        except Exception as exc:  # one bad file never hides the others (or the bundled model)
+            problem = f"cannot be read ({type(exc).__name__}: {one_line(exc)[:120]})"
+            found.append(InstalledModel(path, bundled, None, problem))
     return found
 
 

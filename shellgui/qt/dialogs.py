@@ -61,12 +61,19 @@ class PreferencesDialog(QDialog):
         row.addWidget(browse)
         self.user = QLineEdit(settings.user_name)
         self.user.setPlaceholderText("recorded as identifiedBy when you check an identification")
+        self.media_url = QLineEdit(settings.media_base_url)
+        self.media_url.setPlaceholderText(
+            "https://… where the photos are published (Darwin Core associatedMedia)"
+        )
+        self.dataset_title = QLineEdit(settings.dataset_title)
         form = QFormLayout()
         form.addRow("Taxa shown", self.top_k)
         form.addRow("Run the model on", self.provider)
         form.addRow("Batch size", self.batch)
         form.addRow("Catalogue", row)
         form.addRow("Your name", self.user)
+        form.addRow("Data set title", self.dataset_title)
+        form.addRow("Photos published at", self.media_url)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -93,6 +100,8 @@ class PreferencesDialog(QDialog):
         settings.batch_size = self.batch.value()
         settings.catalog = self.catalog.text().strip()
         settings.user_name = self.user.text().strip()
+        settings.media_base_url = self.media_url.text().strip()
+        settings.dataset_title = self.dataset_title.text().strip() or settings.dataset_title
 
 
 METRIC_NAMES = {

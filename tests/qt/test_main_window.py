@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from shellgui.core.catalog import PREDICTED, VALIDATED
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.schema import Identification, Photo
+from shellgui.core.models import bundled_model_path
+from shellgui.core.settings import Settings
 
 
 def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
@@ -194,7 +196,30 @@ def test_switching_models(qtbot, window, tmp_path) -> None:  # type: ignore[no-u
             window.choose_model(str(broken))
     finally:
         QMessageBox.warning = original  # type: ignore[assignment]
-    assert shown and "not a usable ONNX model" in shown[0]
+    assert shown and "not a usable ONNX model" in shown[0] and "using the bundled model" in shown[0]
+    qtbot.waitUntil(lambda: window.context.classifier.name != "other-model", timeout=10000)
+    assert window.context.classifier.path == str(bundled_model_path())
+    assert Settings.load().model == ""  # the broken model is not remembered
+
+
+def test_a_broken_model_in_the_settings_falls_back_to_the_bundled_one(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "gone.onnx"
+    broken.write_bytes(b"\x08\x07" * 50)
+    window.context.settings.model = str(broken)
+    window.context.settings.save()
+    shown: list[str] = []
+    from PySide6.QtWidgets import QMessageBox
+
+    original = QMessageBox.warning
+    QMessageBox.warning = lambda *a, **k: shown.append(a[2])  # type: ignore[assignment]
+    try:
+        with qtbot.waitSignal(window.context.model_changed, timeout=20000):
+            window.context.load_model()
+    finally:
+        QMessageBox.warning = original  # type: ignore[assignment]
+    assert window.context.classifier.path == str(bundled_model_path())
+    assert len(shown) == 1 and "\n" not in shown[0].split("\n\n")[0]
+    assert Settings.load().model == ""
 
 
 def test_catalogue_tab_lists_and_filters(qtbot, window, colour_photos) -> None:  # type: ignore[no-untyped-def]
@@ -233,6 +258,7 @@ def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeyp
         dialog.top_k.setValue(3)
         dialog.catalog.setText(str(new_catalog))
         dialog.user.setText("Dr. Shell")
+        dialog.media_url.setText("https://example.org/shells")
         return True
 
     monkeypatch.setattr(mw.PreferencesDialog, "exec", fake_exec)
@@ -240,6 +266,7 @@ def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeyp
         window.preferences()  # the catalogue opens off the GUI thread
     settings = window.context.settings
     assert settings.top_k == 3 and settings.user_name == "Dr. Shell"
+    assert settings.media_base_url == "https://example.org/shells"
     assert window.context.catalog.display_name == str(new_catalog) and new_catalog.exists()
     from shellgui.core.settings import Settings
 

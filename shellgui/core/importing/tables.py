@@ -55,7 +55,11 @@ TERMS: dict[str, tuple[str, ...]] = {
     "decimalLatitude": ("decimallatitude", "latitude", "lat"),
     "decimalLongitude": ("decimallongitude", "longitude", "lon", "long"),
 }
-IDENTIFICATION_ROW_TYPE = "http://rs.gbif.org/terms/1.0/Identification"
+#: Identification history rows: the Darwin Core class GBIF's extension uses (what shellgui writes now),
+#: and the older GBIF term (archives written by earlier versions and other tools).
+IDENTIFICATION_ROW_TYPES = frozenset(
+    {"http://rs.tdwg.org/dwc/terms/Identification", "http://rs.gbif.org/terms/1.0/Identification"}
+)
 SPREADSHEETS = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm")
 
 
@@ -256,7 +260,7 @@ def read_dwca(path: str | Path) -> Table:
             history = tuple(
                 {_short(k): unguard((v or "").strip()) for k, v in ext.data.items() if (v or "").strip()}
                 for ext in row.extensions
-                if ext.rowtype == IDENTIFICATION_ROW_TYPE
+                if ext.rowtype in IDENTIFICATION_ROW_TYPES
             )
             where = f"{source.name} occurrence {row.id or row.position + 1}"
             table.records.append(SourceRecord(where, terms, history))
