@@ -24,6 +24,7 @@ from shellgui.core.binding import NO_MATCH, PhotoBinder
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
@@ -277,6 +278,8 @@ def _commit(
                 if current is None or current.verification_status != VALIDATED:  # never over a check
                     repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
                 label_note = _label(session, labels, specimen.id, item.path) if labels is not None else None
+                if prediction.embeddings is not None:
+                    store_embedding(session, photo.id, stamp.sha256, prediction.embeddings[0])
                 session.add(RunItem(run_id=run_id, path=item.path, status=DONE, photo_id=photo.id))
                 run.done += 1
                 results.append(

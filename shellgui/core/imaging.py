@@ -365,10 +365,10 @@ def _decode_jpeg_strictly(spath: str, fh: BinaryIO, min_side: int | None) -> Ima
     as Pillow's, draft scaling included."""
     import simplejpeg
 
-    fh.seek(0)
-    data = fh.read(MAX_JPEG_BYTES + 1)
-    if len(data) > MAX_JPEG_BYTES:
+    if os.fstat(fh.fileno()).st_size > MAX_JPEG_BYTES:  # (read(n) would reserve n bytes up front)
         raise PhotoError("too_large", spath, f"a JPEG over {MAX_JPEG_BYTES >> 20} MB is not a photo")
+    fh.seek(0)
+    data = fh.read()
     side = min_side or 0
     try:
         array = simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=side, min_width=side)

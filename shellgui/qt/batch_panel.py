@@ -14,10 +14,12 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +28,7 @@ from shellgui.core.batch import DONE, BatchProgress, catalogue_folder, unfinishe
 from shellgui.core.binding import PhotoBinder
 from shellgui.core.errors import UsageError
 from shellgui.qt.context import AppContext
-from shellgui.qt.workers import GeneratorTask
+from shellgui.qt.workers import GeneratorTask, Task
 
 
 def format_eta(seconds: float | None) -> str:
@@ -57,6 +59,12 @@ class BatchPanel(QWidget):
         self.folder.textChanged.connect(self._describe_folder)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
+        self.recent = QToolButton()
+        self.recent.setText("Recent")
+        self.recent.setToolTip("Folders you catalogued lately")
+        self.recent.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent.setMenu(QMenu(self.recent))
+        self.recent.menu().aboutToShow.connect(self._fill_recent)
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
@@ -68,6 +76,7 @@ class BatchPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.folder, 1)
         top.addWidget(browse)
+        top.addWidget(self.recent)
         top.addWidget(self.start_button)
         top.addWidget(self.cancel_button)
         self.label_from_folder = QCheckBox("Folder names are the taxa: record them as checked by me")
@@ -106,6 +115,15 @@ class BatchPanel(QWidget):
         bottom.addWidget(self.review_button)
         layout.addLayout(bottom)
         layout.addWidget(self.table, 1)
+
+    def _fill_recent(self) -> None:
+        menu = self.recent.menu()
+        menu.clear()
+        for folder in self.context.settings.recent_folders:
+            action = menu.addAction(folder)
+            action.triggered.connect(lambda _=False, f=folder: self.folder.setText(f))
+        if menu.isEmpty():
+            menu.addAction("No folder catalogued yet").setEnabled(False)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder to catalogue", self.folder.text())
@@ -152,6 +170,8 @@ class BatchPanel(QWidget):
                 return
         self.table.setRowCount(0)
         settings, catalog = self.context.settings, self.context.catalog
+        settings.remember_folder(str(Path(folder).resolve()))
+        self.context.keep(Task(settings.save))  # a file write (with fsync) stays off the GUI thread
 
         def make(cancel: threading.Event):  # type: ignore[no-untyped-def]
             return catalogue_folder(

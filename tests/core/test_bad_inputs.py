@@ -110,3 +110,14 @@ def test_the_cli_reports_each_bad_file_on_one_line(tmp_path: Path, tiny_model: P
     assert stdout.startswith(f"{len(HANDLED)} catalogued, 0 already in the catalogue, {len(REFUSED)} failed")
     again = subprocess.run(cmd, capture_output=True, env=env, timeout=300)
     assert again.returncode == 1 and b"0 catalogued" in again.stdout
+
+
+@pytest.mark.slow
+def test_a_96_megapixel_scan_is_accepted(tmp_path: Path) -> None:
+    """Above Pillow's 89 MP bomb warning, below our own 200 MP limit: a flatbed scan, not a bomb."""
+    from badinputs import _png_header_only
+
+    path = tmp_path / "scan.png"
+    path.write_bytes(_png_header_only(12_000, 8_000, rows=8_000))
+    photo = open_photo(path, min_side=72)
+    assert (photo.info.width, photo.info.height) == (12_000, 8_000)

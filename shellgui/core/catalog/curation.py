@@ -16,6 +16,7 @@ The GUI and the CLI both call these functions, so the rules a curator relies on 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,9 +25,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shellgui.core.catalog import browse
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, require_name
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.queries import SPECIMEN_FIELDS, specimen_fields
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
@@ -37,6 +41,7 @@ from shellgui.core.catalog.schema import (
     Photo,
     Specimen,
 )
+from shellgui.core.dates import collection_date
 from shellgui.core.errors import ShellguiError, UsageError
 from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.imaging import file_sha256, make_thumbnail
@@ -103,7 +108,7 @@ def _clean(fields: Mapping[str, str | None]) -> dict[str, str | None]:
     cleaned: dict[str, str | None] = {}
     for name, value in fields.items():
         text = (value or "").strip() if name == "notes" else " ".join((value or "").split())
-        cleaned[name] = text or None
+        cleaned[name] = collection_date(text) if name == "collected_on" else text or None
     return cleaned
 
 
@@ -218,6 +223,22 @@ def _describe_changes(changes: Mapping[str, Sequence[str | None]]) -> str:
 
 
 # -- actions ---------------------------------------------------------------------------------------------
+def _store_embeddings(
+    session: Session,
+    hashed: list[tuple[DecodedPhoto, str]],
+    stored: Sequence[Photo],
+    prediction: Prediction,
+    model: repo.ModelStamp,
+) -> None:
+    """Store each photo's embedding under this model when it gave one per photo (collection as memory)."""
+    embeddings = prediction.embeddings
+    if embeddings is None or len(embeddings) != len(hashed):
+        return
+    ids = {p.sha256: p.id for p in stored}
+    for (_photo, sha), vector in zip(hashed, embeddings):
+        store_embedding(session, ids[sha], model.sha256, vector)
+
+
 def record_identification(
     catalog: Catalog,
     photos: Sequence[DecodedPhoto],
@@ -278,6 +299,7 @@ def record_identification(
             for photo, sha in hashed
             if sha not in known_hashes
         ]
+        _store_embeddings(session, hashed, [*known, *added_photos], prediction, model)
         appended: list[Identification] = []
         current = _current(session, specimen.id)
         repeat = (
@@ -377,6 +399,51 @@ def record_import(
     entry = _log(session, name, IMPORT, specimen_id, summary, {**details, "identifications": ids})
     _stamp(appended, entry)
     return Outcome(specimen_id, entry.id, summary)
+
+
+def accept_decided(
+    catalog: Catalog, min_score: float, by: str | None, where: SpecimenFilter = SpecimenFilter()
+) -> list[Outcome]:
+    """Accept, in one transaction, every unchecked answer the model *decided* at or above ``min_score``.
+
+    "Uncertain" answers are never accepted, whatever their best guess scored. ``where`` narrows the set
+    (a run, a search). Each acceptance is its own audit entry, so :func:`undo_many` can reverse them all.
+    """
+    if not 0 < min_score <= 1:
+        raise UsageError(
+            f"the confidence for accepting must be above 0 and at most 100 %, not {min_score:.0%}"
+        )
+    name = require_name(by)
+    scope = dataclasses.replace(
+        where, status=PREDICTED, decided=True, min_score=max(min_score, where.min_score or 0)
+    )
+    outcomes = []
+    with catalog.session() as session, session.begin():
+        for row in browse.specimen_page(session, scope, browse.SpecimenSort("id", False), limit=None):
+            current = _current(session, row.specimen_id)
+            if current is None or current.verification_status != PREDICTED or current.taxon is None:
+                continue
+            if current.rank not in browse.DECIDED_RANKS or (current.score or 0) < min_score:
+                continue
+            decision = Decision.accept(current.taxon, current.rank, current.score)
+            ident = _append_decision(session, row.specimen_id, decision, name)
+            summary = f"{_label(_specimen(session, row.specimen_id))}: checked as {decision.words} (bulk)"
+            entry = _log(session, name, CHECK, row.specimen_id, summary, {"identifications": [ident.id]})
+            _stamp([ident], entry)
+            outcomes.append(Outcome(row.specimen_id, entry.id, summary))
+    return outcomes
+
+
+def undo_many(catalog: Catalog, action_ids: Sequence[int], by: str | None) -> tuple[list[Outcome], list[str]]:
+    """Undo several actions, newest first (e.g. one bulk acceptance); returns what was undone and why
+    any could not be (each refusal is one line, the others still go through)."""
+    done, refused = [], []
+    for action_id in sorted(action_ids, reverse=True):
+        try:
+            done.append(undo(catalog, action_id, by))
+        except CurationError as exc:
+            refused.append(str(exc))
+    return done, refused
 
 
 def withdraw(catalog: Catalog, specimen_id: int, by: str | None, reason: str = "") -> Outcome:

@@ -182,3 +182,20 @@ class AuditEntry(Base):
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"))
+
+
+class PhotoEmbedding(Base):
+    """One photo's embedding under one model (the model file's SHA-256): the collection as memory.
+
+    Stored as the L2-normalised vector in little-endian float16: ``2 * D`` bytes (2,560 for D = 1,280).
+    Embeddings of different models are not comparable, so every query names its model.
+    """
+
+    __tablename__ = "photo_embeddings"
+    __table_args__ = (UniqueConstraint("photo_id", "model_sha256", name="uq_photo_embeddings_photo_model"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
+    model_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
