@@ -503,8 +503,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from shellgui.core.importing.records import NOT_STORED
     from shellgui.core.importing.tables import save_mapping
 
-    by = None if args.dry_run else require_name(args.by or _settings().user_name)
     table = read_records(args.file, args.mapping, args.sheet)
+    by = None if args.dry_run else require_name(args.by or _settings().user_name)
     print(f"{len(table.records)} records in {args.file}; columns read:")
     for term, header in table.mapping.items():
         stored = "  (not stored by the catalogue)" if term in NOT_STORED else ""

@@ -51,7 +51,7 @@ def open_set_words(card: ModelCard) -> str:
     kept = f", keeping {float(retention):.0%} of known photos" if retention else ""
     return (
         f"open set: k-NN (k={params['k']}) on the embeddings of {photos} training photos; "
-        f"cosine distance above {float(params['threshold']):.3f} is 'not something this model knows'{kept}"
+        f"cosine distance above {float(params['threshold']):.3g} is 'not something this model knows'{kept}"
     )
 
 

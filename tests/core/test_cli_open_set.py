@@ -93,3 +93,9 @@ def test_models_list_says_what_the_model_can_refuse(tmp_path: Path, run) -> None
     build_open_set_model(home / "data" / "models" / "openset.onnx")
     proc = run("models", home=home)
     assert "open set: k-NN (k=3) on the embeddings of 9 training photos" in proc.stdout
+    from tinymodel import OPEN_SET, open_set_card
+
+    from shellgui.core.models import open_set_words
+
+    tiny = open_set_card(open_set={**OPEN_SET, "threshold": 8.49e-05})
+    assert "above 8.49e-05 is 'not something this model knows'" in open_set_words(tiny)

@@ -202,6 +202,9 @@ def test_spreadsheet_mapping_conflicts_and_skips(tmp_path: Path, colour_photos: 
     with pytest.raises(UsageError, match="no column 'Nope'"):
         (tmp_path / "bad.json").write_text(json.dumps({"catalogNumber": "Nope"}))
         read_records(tmp_path / "records.xlsx", tmp_path / "bad.json")
+    with pytest.raises(UsageError, match="not a text table"):
+        (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+        read_records(tmp_path / "binary.csv")
     with pytest.raises(UsageError, match="not a readable Darwin Core archive"):
         (tmp_path / "junk.zip").write_bytes(b"not a zip")
         read_records(tmp_path / "junk.zip")

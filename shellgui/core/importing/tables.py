@@ -171,10 +171,16 @@ def _spreadsheet_rows(path: Path, sheet: str | None) -> tuple[list[str], Iterato
             [_cell(c) for c in row] for row in book[sheet or book.sheetnames[0]].iter_rows(values_only=True)
         )
     else:
+        raw = path.read_bytes()
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = path.read_text(encoding="cp1252")  # spreadsheets saved by Excel on Windows
+            try:
+                text = raw.decode("cp1252")  # spreadsheets saved by Excel on Windows
+            except UnicodeDecodeError:
+                text = "\0"
+        if "\0" in text:
+            raise UsageError(f"{path}: not a text table (CSV/TSV in UTF-8 or Windows-1252)")
         if path.suffix.lower() in (".tsv", ".tab"):
             delimiter = "\t"
         else:
