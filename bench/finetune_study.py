@@ -23,7 +23,7 @@ from shellgui_train.cli import main as train
 def run_row(name: str, base: list[str], extra: list[str], out: Path) -> dict[str, Any]:
     run_dir = out / name
     if not (run_dir / "summary.json").exists():
-        code = train([*base, *extra, "--out", str(run_dir), "--name", name])
+        code = train([*base, *extra, "--out", str(run_dir), f"--name={name}"])
         if code != 0:
             raise SystemExit(f"{name}: shellgui-train exited {code}")
     s = json.loads((run_dir / "summary.json").read_text())
@@ -96,8 +96,7 @@ def main() -> int:
         chosen = depth_rows and best(depth_rows)["options"].split() or []
     if "lr" in phases:
         lr_rows = [
-            run_row(f"{'-'.join(chosen)}-lr{lr}", base, [*chosen, "--finetune-lr", lr], out)
-            for lr in args.lrs.split(",")
+            run_row(f"lr{lr}", base, [*chosen, "--finetune-lr", lr], out) for lr in args.lrs.split(",")
         ]
         rows += lr_rows
         chosen = best(lr_rows)["options"].split()

@@ -8,6 +8,7 @@ needs them, so ``shellgui --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -124,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
+    exp.add_argument(
+        "--media-base-url",
+        metavar="URL",
+        help="Darwin Core: where the photos are published (associatedMedia = URL/file name)",
+    )
 
     imp = sub.add_parser(
         "import",
@@ -157,6 +163,18 @@ def _parser() -> argparse.ArgumentParser:
     names.add_argument("--add", metavar="CSV", help="add your own names file (a scientificName column, ...)")
     names.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    sim = sub.add_parser(
+        "similar",
+        parents=[common, model_opt],
+        help="similar specimens from your catalogue for a photo, or the catalogue's review flags",
+    )
+    sim.add_argument("photo", nargs="?", metavar="PHOTO")
+    sim.add_argument("--count", type=int, default=6, metavar="N", help="how many specimens (default 6)")
+    sim.add_argument(
+        "--flags", action="store_true", help="list likely mislabels and near-duplicate photos instead"
+    )
+    sim.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     mod = sub.add_parser("models", help="list installed models, or show one model's card")
     mod.add_argument(
         "--card", metavar="MODEL", nargs="?", const="", help="print the card (default model if empty)"
@@ -170,7 +188,9 @@ def _fail(message: object) -> None:
     print(f"shellgui: error: {one_line(message)}", file=sys.stderr)
 
 
+@functools.lru_cache(maxsize=1)
 def _settings() -> Settings:
+    """The user's settings, read once per command (so a bad field warns once)."""
     from shellgui.core.settings import Settings
 
     return Settings.load()
@@ -250,6 +270,12 @@ def cmd_identify(args: argparse.Namespace) -> int:
                 else:
                     entry.update(specimen_id=done.specimen_id, recorded=done.summary)
             entry.update(result.prediction.to_dict())
+            memory = None
+            if catalog is not None:
+                from shellgui.core.memory import consult_collection
+
+                memory = consult_collection(catalog, classifier, result.prediction, entry["specimen_id"])
+                entry.update(memory.to_dict() if memory else {})
             if args.json:
                 out.append(entry)
             else:
@@ -257,6 +283,8 @@ def cmd_identify(args: argparse.Namespace) -> int:
                 print(f"  {one_line(result.prediction.summary)}")
                 for t in result.prediction.top_k:
                     print(f"    {t.probability:6.1%}  {one_line(t.name)}")
+                if memory is not None:
+                    _print_memory(memory)
                 if entry.get("recorded"):
                     print(f"  catalogue: {one_line(entry['recorded'])}")
         for error in outcome.errors:
@@ -294,6 +322,78 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
             raise
         return None, f"{exc}; give --taxon NAME or --not-identifiable"
     return None, None
+
+
+def _print_memory(memory) -> None:  # type: ignore[no-untyped-def]
+    for candidate in memory.candidates:
+        print(f"  {one_line(candidate.summary)}")
+    if memory.similar:
+        print("  similar specimens in your catalogue (checked first):")
+    for s in memory.similar:
+        mark = "checked" if s.checked else "machine"
+        name = one_line(s.taxon or "no taxon")
+        number = one_line(s.catalog_number or f"specimen {s.specimen_id}")
+        print(f"    {s.distance:6.3f}  {name} [{mark}]  {number}  {display_path(s.photo_path)}")
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from shellgui.core.catalog.repository import find_photo_by_hash
+    from shellgui.core.errors import UsageError
+    from shellgui.core.identify import identify_paths
+    from shellgui.core.imaging import file_sha256
+    from shellgui.core.memory import consult_collection, embed_missing_photos
+    from shellgui.core.review_flags import review_flags
+
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    if not args.flags and not args.photo:
+        raise UsageError("give a PHOTO, or --flags for the catalogue's review flags")
+    classifier = _classifier(args)
+    if not classifier.has_embedding:
+        raise UsageError(
+            f"the model {classifier.name} {classifier.version} has no embedding output, so it cannot compare "
+            "photos; use a model trained with this shellgui-train"
+        )
+    catalog = _catalog(args)
+    bar = None
+    for done, failed, total in embed_missing_photos(catalog, classifier):
+        if bar is None:
+            bar = tqdm(total=total, unit="photo", desc="Embedding catalogued photos", file=sys.stderr)
+        bar.update(done + failed - bar.n)
+    if bar is not None:
+        bar.close()
+    if args.flags:
+        flags = review_flags(catalog, classifier.sha256)
+        if args.json:
+            print(json.dumps({"flags": [f.to_dict() for f in flags]}, indent=2, ensure_ascii=False))
+        else:
+            for flag in flags:
+                print(one_line(flag.message))
+            print(f"{len(flags)} review flags (model {classifier.name} {classifier.version})")
+        return EXIT_OK
+    _photos, outcome = identify_paths(classifier, [args.photo])
+    if not outcome.results:
+        for error in outcome.errors:
+            _fail(str(error))
+        return EXIT_SOME_FAILED
+    prediction = outcome.results[0].prediction
+    with catalog.session() as session:  # a photo already catalogued is not its own similar specimen
+        same = find_photo_by_hash(session, file_sha256(args.photo))
+        own = same.specimen_id if same is not None else None
+    memory = consult_collection(catalog, classifier, prediction, exclude_specimen=own, count=args.count)
+    assert memory is not None
+    if args.json:
+        body = {"photo": args.photo, "answer": prediction.to_dict(), **memory.to_dict()}
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        print(display_path(args.photo))
+        print(f"  {one_line(prediction.summary)}")
+        _print_memory(memory)
+        if not memory.similar:
+            print("  no catalogued photo to compare with yet")
+    return EXIT_OK
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -388,9 +488,11 @@ def _print_folder_labels(counts: dict[str, int], by: str) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from shellgui.core.dwc import options_from_settings
     from shellgui.core.export import export
 
-    count = export(_catalog(args), args.format, args.out)
+    options = options_from_settings(_settings(), args.media_base_url) if args.format == "dwc" else None
+    count = export(_catalog(args), args.format, args.out, options)
     print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
 
@@ -401,8 +503,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from shellgui.core.importing.records import NOT_STORED
     from shellgui.core.importing.tables import save_mapping
 
-    by = None if args.dry_run else require_name(args.by or _settings().user_name)
     table = read_records(args.file, args.mapping, args.sheet)
+    by = None if args.dry_run else require_name(args.by or _settings().user_name)
     print(f"{len(table.records)} records in {args.file}; columns read:")
     for term, header in table.mapping.items():
         stored = "  (not stored by the catalogue)" if term in NOT_STORED else ""
@@ -477,7 +579,13 @@ def cmd_names(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from shellgui.core.models import install_model, installed_models, read_card_from_file, resolve_model
+    from shellgui.core.models import (
+        install_model,
+        installed_models,
+        open_set_words,
+        read_card_from_file,
+        resolve_model,
+    )
 
     if args.install:
         target = install_model(Path(args.install))
@@ -500,6 +608,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             if "test_photos" in m.card.metrics:
                 metrics += f" on {int(m.card.metrics['test_photos'])} held-out photos"
             print(f"    {m.card.num_classes} taxa; {metrics or 'no metrics recorded'}")
+            print(f"    {open_set_words(m.card)}")
     return EXIT_OK
 
 
@@ -511,11 +620,13 @@ COMMANDS = {
     "sidecars": cmd_sidecars,
     "names": cmd_names,
     "models": cmd_models,
+    "similar": cmd_similar,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``shellgui`` and ``python -m shellgui``."""
+    _settings.cache_clear()  # read afresh by each command, also when called in-process
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="shellgui: %(levelname)s: %(message)s"

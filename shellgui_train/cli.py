@@ -105,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--progressive",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="progressive learning in stage 2: image size and regularisation grow together "
-        "(--no-progressive: the final size and regularisation throughout)",
+        default=None,
+        help="progressive learning in stage 2: image size and regularisation grow together; off: the "
+        "final size and regularisation throughout (default: on from scratch, off for a pretrained start)",
     )
     model.add_argument("--name", default="", help="model name in the card (default: the output folder name)")
     model.add_argument("--version", default="", help="model version (default: today's date)")
@@ -348,6 +348,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     config = config_from_args(args)
+    config.arch.check_weights(config.weights)  # before reading photos: offline fails in seconds
     seed_everything(config.seed)
     run_dir = Path(args.out or f"runs/{datetime.now():%Y%m%d-%H%M%S}")
     run_dir.mkdir(parents=True, exist_ok=True)

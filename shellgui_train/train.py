@@ -53,7 +53,9 @@ class TrainConfig:
     weights: str = "none"
     image_size: int = 0  # 0: the architecture's native size
     min_image_size: int = 0  # 0: 60% of image_size (progressive learning start)
-    progressive: bool = True  # False: stage 2 at the final size with the final regularisation throughout
+    # Progressive learning in stage 2 (None: on from scratch, off for a pretrained start; see the recipe log).
+    # Off: stage 2 at the final size with the final regularisation throughout.
+    progressive: bool | None = None
     head_epochs: int = 3
     epochs: int = 30
     unfreeze: int = -1  # -1: the architecture's default; 0: head only
@@ -87,6 +89,11 @@ class TrainConfig:
     def data(self) -> DataConfig:
         """Preprocessing of the weights used: the library's, or hand values from scratch."""
         return self.arch.data_config(self.weights)
+
+    @property
+    def uses_progressive(self) -> bool:
+        """Progressive learning: on from scratch, off for a pretrained start, unless set."""
+        return self.weights == "none" if self.progressive is None else self.progressive
 
     def resolved_size(self) -> int:
         return self.image_size or self.arch.image_size
@@ -435,7 +442,7 @@ class Trainer:
 
     def epoch_size(self) -> tuple[int, float]:
         """Image size and augmentation strength of the next epoch (progressive in stage 2)."""
-        if self.state.stage == 2 and not self.config.progressive:
+        if self.state.stage == 2 and not self.config.uses_progressive:
             return self.size, 1.0
         if self.state.stage == 2:
             return progressive_schedule(self.state.epoch, self.stage_epochs(2), self.min_size, self.size)

@@ -85,7 +85,7 @@ class Settings:
             raw = msgspec.json.decode(path.read_bytes())
         except FileNotFoundError:
             return cls()
-        except (OSError, msgspec.DecodeError) as exc:
+        except (OSError, msgspec.DecodeError, RecursionError) as exc:
             log.warning("Ignoring unreadable settings file %s: %s", path, one_line(exc))
             return cls()
         if not isinstance(raw, dict):

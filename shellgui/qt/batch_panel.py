@@ -28,7 +28,7 @@ from shellgui.core.batch import DONE, BatchProgress, catalogue_folder, unfinishe
 from shellgui.core.binding import PhotoBinder
 from shellgui.core.errors import UsageError
 from shellgui.qt.context import AppContext
-from shellgui.qt.workers import GeneratorTask
+from shellgui.qt.workers import GeneratorTask, Task
 
 
 def format_eta(seconds: float | None) -> str:
@@ -171,7 +171,7 @@ class BatchPanel(QWidget):
         self.table.setRowCount(0)
         settings, catalog = self.context.settings, self.context.catalog
         settings.remember_folder(str(Path(folder).resolve()))
-        settings.save()
+        self.context.keep(Task(settings.save))  # a file write (with fsync) stays off the GUI thread
 
         def make(cancel: threading.Event):  # type: ignore[no-untyped-def]
             return catalogue_folder(

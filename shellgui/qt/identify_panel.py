@@ -44,6 +44,7 @@ from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
+from shellgui.core.memory import CollectionAnswer, consult_collection
 from shellgui.core.modelcard import ModelCard
 from shellgui.core.taxonomy import WORMS_LSID, NameBackbone, load_backbone
 from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_as_views
@@ -52,6 +53,7 @@ from shellgui.qt import theme
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
+from shellgui.qt.similar_view import SimilarView
 from shellgui.qt.workers import Task
 
 
@@ -66,6 +68,8 @@ class IdentifyJob:
     model_line: str = ""
     #: For each result, the specimen its photos already belong to (``None``: not catalogued yet).
     known: list[CataloguedPhoto | None] = field(default_factory=list)
+    #: What the catalogue says about each result (similar specimens, few-shot candidates).
+    memories: list[CollectionAnswer | None] = field(default_factory=list)
 
 
 def run_identify(
@@ -83,6 +87,14 @@ def run_identify(
         line,
         known,
     )
+
+
+def consult_job(classifier: Classifier, catalog: Catalog, job: IdentifyJob) -> list[CollectionAnswer | None]:
+    """What the catalogue says about each result (a second task: the answer never waits for it)."""
+    return [
+        consult_collection(catalog, classifier, r.prediction, k.specimen_id if k else None)
+        for r, k in zip(job.results, job.known)
+    ]
 
 
 def save_record(
@@ -187,6 +199,8 @@ class IdentifyPanel(QWidget):
         self.errors.setStyleSheet(f"color: {theme.colour('error')}")
         self.errors.setWordWrap(True)
         self.results = ResultsView()
+        self.similar = SimilarView()
+        self.similar.hide()
         self.results.alternative_chosen.connect(self._choose)
         self.known_banner = QLabel()
         self.known_banner.setWordWrap(True)
@@ -238,6 +252,7 @@ class IdentifyPanel(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.results, 1)
         right_layout.addWidget(self.view_warning)
+        right_layout.addWidget(self.similar)
         right_layout.addWidget(self.known_banner)
         right_layout.addWidget(self._record_box())
 
@@ -377,12 +392,18 @@ class IdentifyPanel(QWidget):
 
     def _show_job(self, job: IdentifyJob) -> None:
         self.job = job
+        classifier = self.context.classifier
+        if classifier is not None and classifier.has_embedding and job.results:
+            task = Task(consult_job, classifier, self.context.catalog, job)
+            task.signals.result.connect(lambda memories: self._show_memories(job, memories))
+            self.context.keep(task)
         self.items.clear()
         for result in job.results:
             label = Path(result.paths[0]).name
             if len(result.paths) > 1:
                 label += f"\n+ {len(result.paths) - 1} more view{'s' if len(result.paths) > 2 else ''}"
-            item = QListWidgetItem(f"{label}\n→ {result.prediction.taxon or 'uncertain'}")
+            answer = result.prediction.taxon or ("not known" if result.prediction.not_known else "uncertain")
+            item = QListWidgetItem(f"{label}\n→ {answer}")
             item.setToolTip("\n".join(result.paths))
             self.items.addItem(item)
         self.errors.setText("\n".join(job.errors))
@@ -395,6 +416,24 @@ class IdentifyPanel(QWidget):
         else:
             self.results.clear("None of the dropped files is a readable photo.")
             self.preview.set_image(None)
+
+    def _show_memories(self, job: IdentifyJob, memories: list[CollectionAnswer | None]) -> None:
+        if job is not self.job:
+            return  # a newer drop replaced it
+        job.memories = memories
+        self._show_memory(self.items.currentRow())
+
+    def _show_memory(self, row: int) -> None:
+        job = self.job
+        classifier = self.context.classifier
+        if job is None or classifier is None or not classifier.has_embedding:
+            self.similar.hide()
+            return
+        self.similar.show()
+        if row < len(job.memories):
+            self.similar.show_answer(job.memories[row])
+        else:
+            self.similar.clear("Looking for similar specimens in your catalogue…")
 
     def current(self) -> Identified | None:
         row = self.items.currentRow()
@@ -415,6 +454,7 @@ class IdentifyPanel(QWidget):
         self.next_view.setText(f"Next view (1 of {len(result.paths)})")
         self.preview.set_image(self.job.previews.get(result.paths[0]))
         self.results.show_prediction(result.prediction, self.job.model_line)
+        self._show_memory(row)
         self.view_warning.setText(f"<b>{result.warning}</b>" if result.warning else "")
         self.view_warning.setVisible(bool(result.warning))
         self._show_known(self.current_known())

@@ -16,6 +16,7 @@ from shellgui.core.imaging import PHOTO_EXTENSIONS
 from shellgui.core.inference import Classifier
 from shellgui.core.modelcard import ModelCard
 from shellgui.core.models import installed_models
+from shellgui.core.text import one_line
 from shellgui.qt import help as keys
 from shellgui.qt import theme
 from shellgui.qt.batch_panel import BatchPanel
@@ -124,9 +125,8 @@ class MainWindow(QMainWindow):
         card_action.setEnabled(self.context.classifier is not None)
 
     def choose_model(self, path: str) -> None:
-        self.context.settings.model = path
-        self.context.settings.save()
-        self.context.load_model(path)
+        """Switch to a model; it is remembered only once it has loaded."""
+        self.context.load_model(path, remember=True)
 
     def _open_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model", "", "ONNX models (*.onnx)")
@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
     def _model_failed(self, message: str) -> None:
         self.model_label.setText("Model: none")
         QMessageBox.warning(
-            self, "Model not loaded", f"{message}\n\nChoose another model in the Models menu."
+            self, "Model not loaded", f"{one_line(message)}\n\nChoose another model in the Models menu."
         )
 
     def _tab_changed(self, index: int) -> None:
@@ -214,9 +214,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export catalogue", f"shellgui-export{suffix}", kind)
         if not path:
             return
+        from shellgui.core.dwc import options_from_settings
         from shellgui.core.export import export
 
-        task = Task(export, self.context.catalog, fmt, path)
+        options = options_from_settings(self.context.settings) if fmt == "dwc" else None
+        task = Task(export, self.context.catalog, fmt, path, options)
         task.signals.result.connect(lambda n: self.show_status(f"Exported {n} specimens to {path}"))
         task.signals.error.connect(lambda m: QMessageBox.warning(self, "Export failed", m))
         self.context.keep(task)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,6 +23,18 @@ from shellgui.qt import theme
 def headline_html(prediction: Prediction) -> str:
     """The big line: the decided taxon and how sure the model is, in words a collector uses."""
     uncertain_colour = theme.colour("error")
+    if prediction.not_known:
+        hint = (
+            f"<br><small>nearest known taxon — a hint, <b>not an identification</b>: "
+            f"<i>{html.escape(prediction.hint)}</i></small>"
+            if prediction.hint
+            else ""
+        )
+        reason = prediction.certainty.split(" — ", 1)[-1]
+        return (
+            f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Not something this model knows</b>"
+            f"</span><br><span style='color:{uncertain_colour}'>{html.escape(reason)}</span>{hint}"
+        )
     if prediction.taxon is None:
         best = prediction.top_k[0]
         why = (

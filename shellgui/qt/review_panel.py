@@ -39,6 +39,7 @@ from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
 from shellgui.core.errors import ShellguiError
 from shellgui.core.inference import Classifier
 from shellgui.qt.context import AppContext
+from shellgui.qt.flags_view import FlagsView
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.workers import Task
 
@@ -139,8 +140,14 @@ class ReviewPanel(QWidget):
         right_layout.addWidget(self.typed)
         right_layout.addLayout(buttons)
         self.alternatives.itemDoubleClicked.connect(lambda item: self.pick(self.alternatives.row(item) + 1))
+        self.flags = FlagsView(context)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.queue, 3)
+        left_layout.addWidget(self.flags, 1)
         splitter = QSplitter()
-        splitter.addWidget(self.queue)
+        splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([460, 900])

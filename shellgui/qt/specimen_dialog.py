@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from shellgui.core.catalog import VALIDATED, curation, queries
 from shellgui.core.errors import ShellguiError
 from shellgui.qt.context import AppContext
+from shellgui.qt.similar_view import similar_to_specimen
 from shellgui.qt.specimen_model import status_words
 
 
@@ -81,6 +82,8 @@ class SpecimenDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(QLabel("Identification history (oldest first)"))
         layout.addWidget(table)
+        self.similar = similar_to_specimen(context, specimen_id)
+        layout.addWidget(self.similar)
         layout.addWidget(buttons)
         self.history_table = table
 

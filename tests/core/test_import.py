@@ -80,13 +80,17 @@ def test_dwc_round_trip_and_idempotent_reimport(source: Catalog, tmp_path: Path)
     table = read_records(archive)
     assert len(table.records) == 3 and len(table.records[0].history) == 3
     dry = plan_import(target, table)
-    assert (dry.new, dry.updated, dry.conflicts, dry.skipped) == (3, 0, [], [])
+    # A Darwin Core archive carries no local photo paths (associatedMedia is for published URLs), so the
+    # specimen without a catalogue number cannot be recognised again: it is reported, not guessed.
+    assert (dry.new, dry.updated, dry.conflicts) == (2, 0, [])
+    assert len(dry.skipped) == 1 and "no catalogNumber" in dry.skipped[0]
     with target.session() as s:
         assert repo.list_specimens(s) == []  # a plan writes nothing
     apply_import(target, dry, by="importer")
-    assert snapshot(target) == snapshot(source)
+    catalogued = {k: v[:2] for k, v in snapshot(source).items() if k.startswith("MZ-")}  # type: ignore[index]
+    assert {k: v[:2] for k, v in snapshot(target).items()} == catalogued  # type: ignore[index]
     again = plan_import(target, read_records(archive))
-    assert (again.new, again.updated, again.unchanged, again.conflicts) == (0, 0, 3, [])
+    assert (again.new, again.updated, again.unchanged, again.conflicts) == (0, 0, 2, [])
     with target.session() as s:
         log = s.execute(select(curation.AuditEntry.by, curation.AuditEntry.action)).all()
     assert set(log) == {("importer", curation.IMPORT)}
@@ -198,6 +202,9 @@ def test_spreadsheet_mapping_conflicts_and_skips(tmp_path: Path, colour_photos: 
     with pytest.raises(UsageError, match="no column 'Nope'"):
         (tmp_path / "bad.json").write_text(json.dumps({"catalogNumber": "Nope"}))
         read_records(tmp_path / "records.xlsx", tmp_path / "bad.json")
+    with pytest.raises(UsageError, match="not a text table"):
+        (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+        read_records(tmp_path / "binary.csv")
     with pytest.raises(UsageError, match="not a readable Darwin Core archive"):
         (tmp_path / "junk.zip").write_bytes(b"not a zip")
         read_records(tmp_path / "junk.zip")

@@ -347,3 +347,18 @@ def test_hflip_adds_a_flip_to_the_rotation() -> None:
 
     assert T.RandomRotation in kinds(False) and T.RandomHorizontalFlip not in kinds(False)
     assert {T.RandomRotation, T.RandomHorizontalFlip} <= kinds(True)
+
+
+def test_every_option_has_help() -> None:
+    from shellgui_train.cli import build_parser
+
+    assert [a.dest for a in build_parser()._actions if not a.help] == []
+
+
+def test_progressive_learning_by_default_only_from_scratch() -> None:
+    from shellgui_train.train import TrainConfig
+
+    assert TrainConfig(weights="none").uses_progressive
+    assert not TrainConfig(weights="imagenet").uses_progressive
+    assert not TrainConfig(weights="none", progressive=False).uses_progressive
+    assert TrainConfig(weights="imagenet", progressive=True).uses_progressive

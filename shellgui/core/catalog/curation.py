@@ -25,11 +25,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shellgui.core.catalog import browse
+from shellgui.core.catalog import browse, claims
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, require_name
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.queries import SPECIMEN_FIELDS, specimen_fields
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
@@ -43,7 +44,7 @@ from shellgui.core.catalog.schema import (
 from shellgui.core.dates import collection_date
 from shellgui.core.errors import ShellguiError, UsageError
 from shellgui.core.imaging import Photo as DecodedPhoto
-from shellgui.core.imaging import file_sha256, make_thumbnail
+from shellgui.core.imaging import make_thumbnail
 from shellgui.core.inference.decision import Prediction
 
 FIELD_WORDS = {
@@ -222,6 +223,17 @@ def _describe_changes(changes: Mapping[str, Sequence[str | None]]) -> str:
 
 
 # -- actions ---------------------------------------------------------------------------------------------
+def _store_embeddings(
+    session: Session, photo_ids: list[int], prediction: Prediction, model: repo.ModelStamp
+) -> None:
+    """Store each photo's embedding under this model when it gave one per photo (collection as memory)."""
+    embeddings = prediction.embeddings
+    if embeddings is None or len(embeddings) != len(photo_ids):
+        return
+    for photo_id, vector in zip(photo_ids, embeddings):
+        store_embedding(session, photo_id, model.sha256, vector)
+
+
 def record_identification(
     catalog: Catalog,
     photos: Sequence[DecodedPhoto],
@@ -257,10 +269,16 @@ def record_identification(
         raise UsageError("no photo to record")
     fields = _clean(fields or {})
     name = require_name(by) if decision is not None or edit else (by or "").strip() or "unknown"
-    hashed = [(photo, file_sha256(photo.path)) for photo in photos]
-    with catalog.session() as session, session.begin():
-        known = session.scalars(select(Photo).where(Photo.sha256.in_([h for _, h in hashed]))).all()
-        known_hashes = {p.sha256 for p in known}
+    with catalog.writing() as session, session.begin():
+        # Found by bytes, or by pixels when only metadata changed; a moved photo's path is updated.
+        found = {
+            id(photo): claims.find_photo(
+                session, photo.sha256, photo.pixel_sha256, os.path.abspath(photo.path), photo.size_bytes
+            )
+            for photo in photos
+        }
+        known_ids = [k.photo_id for k in found.values() if k is not None]
+        known = session.scalars(select(Photo).where(Photo.id.in_(known_ids)).order_by(Photo.id)).all()
         created = not known
         changes: dict[str, list[str | None]] = {}
         if created:
@@ -274,14 +292,18 @@ def record_identification(
                 session,
                 specimen,
                 os.path.abspath(photo.path),
-                sha,
-                os.path.getsize(photo.path),
+                photo.sha256,
+                photo.size_bytes,
                 photo.info,
                 make_thumbnail(photo.image),
+                pixel_sha256=photo.pixel_sha256,
             )
-            for photo, sha in hashed
-            if sha not in known_hashes
+            for photo in photos
+            if found[id(photo)] is None
         ]
+        added = iter(added_photos)
+        photo_ids = [k.photo_id if (k := found[id(p)]) is not None else next(added).id for p in photos]
+        _store_embeddings(session, photo_ids, prediction, model)
         appended: list[Identification] = []
         current = _current(session, specimen.id)
         repeat = (
@@ -328,7 +350,7 @@ def decide(catalog: Catalog, specimen_id: int, decision: Decision, by: str | Non
 
     Deciding what is already the checked identification changes nothing (``action_id`` is ``None``).
     """
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         return decide_in(session, specimen_id, decision, by)
 
 
@@ -400,7 +422,7 @@ def accept_decided(
         where, status=PREDICTED, decided=True, min_score=max(min_score, where.min_score or 0)
     )
     outcomes = []
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         for row in browse.specimen_page(session, scope, browse.SpecimenSort("id", False), limit=None):
             current = _current(session, row.specimen_id)
             if current is None or current.verification_status != PREDICTED or current.taxon is None:
@@ -434,7 +456,7 @@ def withdraw(catalog: Catalog, specimen_id: int, by: str | None, reason: str = "
     The specimen goes back to the review queue; the withdrawn check stays in the history.
     """
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         specimen = _specimen(session, specimen_id)
         current = _current(session, specimen_id)
         if current is None or current.verification_status != VALIDATED:
@@ -466,7 +488,7 @@ def edit_specimen(
 ) -> Outcome:
     """Change a specimen's collection data; old and new values go to the audit log (its history)."""
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         specimen = _specimen(session, specimen_id)
         changes = _apply_changes(session, specimen, fields, overwrite=True)
         if not changes:
@@ -504,7 +526,7 @@ def _photo_snapshot(photo: Photo) -> dict[str, Any]:
 def delete_specimen(catalog: Catalog, specimen_id: int, by: str | None) -> Outcome:
     """Delete a specimen with its photos' records and its history; the audit log keeps a full copy."""
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         specimen = _specimen(session, specimen_id)
         snapshot = _snapshot(specimen)
         current = specimen.identifications[-1] if specimen.identifications else None
@@ -519,7 +541,7 @@ def delete_specimen(catalog: Catalog, specimen_id: int, by: str | None) -> Outco
 def delete_photo(catalog: Catalog, photo_id: int, by: str | None) -> Outcome:
     """Remove one photo from its specimen (the file on disk is not touched); logged in the audit log."""
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         photo = session.get(Photo, photo_id)
         if photo is None:
             raise CurationError(f"photo {photo_id} is not in the catalogue (deleted?)")
@@ -538,7 +560,7 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
     action was already undone, is a delete, or when the specimen changed since (undo the later action first).
     """
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         entry = session.get(AuditEntry, action_id)
         if entry is None:
             raise CurationError(f"no action {action_id} in the audit log")

@@ -98,11 +98,13 @@ def add_photo(
     size_bytes: int,
     info: PhotoInfo,
     thumbnail: bytes | None = None,
+    pixel_sha256: str | None = None,
 ) -> Photo:
     photo = Photo(
         specimen=specimen,
         path=path,
         sha256=sha256,
+        pixel_sha256=pixel_sha256,
         size_bytes=size_bytes,
         width=info.width,
         height=info.height,

@@ -393,7 +393,7 @@ def apply_import(catalog: Catalog, plan: ImportPlan, by: str | None) -> list[cur
     for change in plan.changes:
         if not change.changes_something:
             continue
-        with catalog.session() as session, session.begin():
+        with catalog.writing() as session, session.begin():
             if change.specimen_id is None:
                 specimen = repo.add_specimen(session, **change.fields)
             else:

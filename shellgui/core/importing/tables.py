@@ -55,7 +55,11 @@ TERMS: dict[str, tuple[str, ...]] = {
     "decimalLatitude": ("decimallatitude", "latitude", "lat"),
     "decimalLongitude": ("decimallongitude", "longitude", "lon", "long"),
 }
-IDENTIFICATION_ROW_TYPE = "http://rs.gbif.org/terms/1.0/Identification"
+#: Identification history rows: the Darwin Core class GBIF's extension uses (what shellgui writes now),
+#: and the older GBIF term (archives written by earlier versions and other tools).
+IDENTIFICATION_ROW_TYPES = frozenset(
+    {"http://rs.tdwg.org/dwc/terms/Identification", "http://rs.gbif.org/terms/1.0/Identification"}
+)
 SPREADSHEETS = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm")
 
 
@@ -167,10 +171,16 @@ def _spreadsheet_rows(path: Path, sheet: str | None) -> tuple[list[str], Iterato
             [_cell(c) for c in row] for row in book[sheet or book.sheetnames[0]].iter_rows(values_only=True)
         )
     else:
+        raw = path.read_bytes()
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = path.read_text(encoding="cp1252")  # spreadsheets saved by Excel on Windows
+            try:
+                text = raw.decode("cp1252")  # spreadsheets saved by Excel on Windows
+            except UnicodeDecodeError:
+                text = "\0"
+        if "\0" in text:
+            raise UsageError(f"{path}: not a text table (CSV/TSV in UTF-8 or Windows-1252)")
         if path.suffix.lower() in (".tsv", ".tab"):
             delimiter = "\t"
         else:
@@ -250,7 +260,7 @@ def read_dwca(path: str | Path) -> Table:
             history = tuple(
                 {_short(k): unguard((v or "").strip()) for k, v in ext.data.items() if (v or "").strip()}
                 for ext in row.extensions
-                if ext.rowtype == IDENTIFICATION_ROW_TYPE
+                if ext.rowtype in IDENTIFICATION_ROW_TYPES
             )
             where = f"{source.name} occurrence {row.id or row.position + 1}"
             table.records.append(SourceRecord(where, terms, history))
