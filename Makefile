@@ -23,6 +23,7 @@ setup: $(VENV)/.app-installed
 setup-dev: $(VENV)/.dev-installed
 
 run: setup
+	$(BIN)/python -m shellgui.qtcheck
 	$(BIN)/shellgui
 
 check: setup-dev
@@ -36,8 +37,10 @@ test: check
 
 bench: setup-dev
 	$(BIN)/python bench/bench_identify.py
+	$(BIN)/python bench/bench_identify_memory.py
 	$(BIN)/python bench/bench_catalog.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]' && $(BIN)/python bench/bench_similar.py
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python bench/bench_gui.py
 
 clean:

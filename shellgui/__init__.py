@@ -4,4 +4,9 @@ Importing this package is cheap on purpose: no NumPy, ONNX Runtime, Qt or PyTorc
 command or the window needs it.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("shellgui")  # one source: pyproject.toml, via the installed metadata
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -8,6 +8,7 @@ needs them, so ``shellgui --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -106,10 +107,73 @@ def _parser() -> argparse.ArgumentParser:
     )
     cat.add_argument("--restart", action="store_true", help="start a new run instead of resuming")
     cat.add_argument("--quiet", action="store_true", help="no progress bar")
+    cat.add_argument(
+        "--label-from-folder",
+        action="store_true",
+        help="record each photo's folder name (Genus_species) as a checked taxon (ValidatedByHuman)",
+    )
+    cat.add_argument(
+        "--bind",
+        metavar="PATTERN",
+        help="attach photos to existing specimens by file name: 'MZ-{catalog}_{view}.jpg', "
+        "a regex with (?P<catalog>...), or a CSV of file,catalogNumber",
+    )
+    cat.add_argument(
+        "--by", metavar="NAME", help="who vouches for the labels (default: the name in the settings)"
+    )
 
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
+    exp.add_argument(
+        "--media-base-url",
+        metavar="URL",
+        help="Darwin Core: where the photos are published (associatedMedia = URL/file name)",
+    )
+
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import existing records: CSV/TSV/XLSX (columns mapped) or a Darwin Core archive (.zip)",
+    )
+    imp.add_argument(
+        "file",
+        metavar="FILE",
+        help="CSV/TSV/XLSX, a Darwin Core archive, or a folder of photos with XMP sidecars",
+    )
+    imp.add_argument("--mapping", metavar="JSON", help='column mapping {"catalogNumber": "Cat. No.", ...}')
+    imp.add_argument("--save-mapping", metavar="JSON", help="write the mapping used (to edit and reuse)")
+    imp.add_argument("--sheet", help="XLSX sheet (default: the first)")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    imp.add_argument("--by", metavar="NAME", help="who is importing (default: the name in the settings)")
+
+    side = sub.add_parser(
+        "sidecars",
+        parents=[common],
+        help="write each catalogued photo's identification to an XMP sidecar (digiKam, Lightroom)",
+    )
+    side.add_argument("--checked-only", action="store_true", help="only checked identifications")
+
+    names = sub.add_parser(
+        "names",
+        help="check or complete taxon names against the offline name backbone (WoRMS snapshot + your files)",
+    )
+    names.add_argument("names", nargs="*", metavar="NAME", help="names to check (exit 1 if any is unknown)")
+    names.add_argument("--complete", metavar="TEXT", help="list names starting with (or containing) TEXT")
+    names.add_argument("--add", metavar="CSV", help="add your own names file (a scientificName column, ...)")
+    names.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    sim = sub.add_parser(
+        "similar",
+        parents=[common, model_opt],
+        help="similar specimens from your catalogue for a photo, or the catalogue's review flags",
+    )
+    sim.add_argument("photo", nargs="?", metavar="PHOTO")
+    sim.add_argument("--count", type=int, default=6, metavar="N", help="how many specimens (default 6)")
+    sim.add_argument(
+        "--flags", action="store_true", help="list likely mislabels and near-duplicate photos instead"
+    )
+    sim.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     log = sub.add_parser(
         "log", parents=[common], help="the audit log: who recorded, checked, edited, deleted or undid what"
@@ -131,7 +195,9 @@ def _fail(message: object) -> None:
     print(f"shellgui: error: {one_line(message)}", file=sys.stderr)
 
 
+@functools.lru_cache(maxsize=1)
 def _settings() -> Settings:
+    """The user's settings, read once per command (so a bad field warns once)."""
     from shellgui.core.settings import Settings
 
     return Settings.load()
@@ -187,6 +253,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
         for result in outcome.results:
             shown = ", ".join(display_path(p) for p in result.paths)
             entry: dict[str, Any] = {"photos": [display_path(p) for p in result.paths], "specimen_id": None}
+            if result.warning:
+                entry["warning"] = one_line(result.warning)
+                print(f"shellgui: warning: {one_line(result.warning)}", file=sys.stderr)
             if catalog is not None:
                 fields = {
                     "catalog_number": args.catalog_number,
@@ -212,6 +281,12 @@ def cmd_identify(args: argparse.Namespace) -> int:
                 else:
                     entry.update(specimen_id=done.specimen_id, recorded=done.summary)
             entry.update(result.prediction.to_dict())
+            memory = None
+            if catalog is not None:
+                from shellgui.core.memory import consult_collection
+
+                memory = consult_collection(catalog, classifier, result.prediction, entry["specimen_id"])
+                entry.update(memory.to_dict() if memory else {})
             if args.json:
                 out.append(entry)
             else:
@@ -219,6 +294,8 @@ def cmd_identify(args: argparse.Namespace) -> int:
                 print(f"  {one_line(result.prediction.summary)}")
                 for t in result.prediction.top_k:
                     print(f"    {t.probability:6.1%}  {one_line(t.name)}")
+                if memory is not None:
+                    _print_memory(memory)
                 if entry.get("recorded"):
                     print(f"  catalogue: {one_line(entry['recorded'])}")
         for error in outcome.errors:
@@ -237,6 +314,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
 def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-def]
     """The person's decision asked for on the command line, and why there is none when it was refused."""
     from shellgui.core.catalog.decisions import Decision, UndecidedError
+    from shellgui.core.determinations import checked_decision
 
     try:
         if args.accept:
@@ -244,7 +322,12 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
         if args.not_identifiable:
             return Decision.not_identifiable(), None
         if args.taxon is not None:
-            return Decision.named(args.taxon, prediction), None
+            decision, check = checked_decision(args.taxon, prediction)
+            if check is not None and not check.known:
+                print(f"shellgui: warning: {check.note}", file=sys.stderr)
+            elif check is not None and check.note:
+                print(f"shellgui: note: {check.note}", file=sys.stderr)
+            return decision, None
     except UndecidedError as exc:
         if args.taxon is not None:
             raise
@@ -252,12 +335,88 @@ def _decision(args: argparse.Namespace, prediction):  # type: ignore[no-untyped-
     return None, None
 
 
+def _print_memory(memory) -> None:  # type: ignore[no-untyped-def]
+    for candidate in memory.candidates:
+        print(f"  {one_line(candidate.summary)}")
+    if memory.similar:
+        print("  similar specimens in your catalogue (checked first):")
+    for s in memory.similar:
+        mark = "checked" if s.checked else "machine"
+        name = one_line(s.taxon or "no taxon")
+        number = one_line(s.catalog_number or f"specimen {s.specimen_id}")
+        print(f"    {s.distance:6.3f}  {name} [{mark}]  {number}  {display_path(s.photo_path)}")
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from shellgui.core.catalog.repository import find_photo_by_hash
+    from shellgui.core.errors import UsageError
+    from shellgui.core.identify import identify_paths
+    from shellgui.core.imaging import file_sha256
+    from shellgui.core.memory import consult_collection, embed_missing_photos
+    from shellgui.core.review_flags import review_flags
+
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    if not args.flags and not args.photo:
+        raise UsageError("give a PHOTO, or --flags for the catalogue's review flags")
+    classifier = _classifier(args)
+    if not classifier.has_embedding:
+        raise UsageError(
+            f"the model {classifier.name} {classifier.version} has no embedding output, so it cannot compare "
+            "photos; use a model trained with this shellgui-train"
+        )
+    catalog = _catalog(args)
+    bar = None
+    for done, failed, total in embed_missing_photos(catalog, classifier):
+        if bar is None:
+            bar = tqdm(total=total, unit="photo", desc="Embedding catalogued photos", file=sys.stderr)
+        bar.update(done + failed - bar.n)
+    if bar is not None:
+        bar.close()
+    if args.flags:
+        flags = review_flags(catalog, classifier.sha256)
+        if args.json:
+            print(json.dumps({"flags": [f.to_dict() for f in flags]}, indent=2, ensure_ascii=False))
+        else:
+            for flag in flags:
+                print(one_line(flag.message))
+            print(f"{len(flags)} review flags (model {classifier.name} {classifier.version})")
+        return EXIT_OK
+    _photos, outcome = identify_paths(classifier, [args.photo])
+    if not outcome.results:
+        for error in outcome.errors:
+            _fail(str(error))
+        return EXIT_SOME_FAILED
+    prediction = outcome.results[0].prediction
+    with catalog.session() as session:  # a photo already catalogued is not its own similar specimen
+        same = find_photo_by_hash(session, file_sha256(args.photo))
+        own = same.specimen_id if same is not None else None
+    memory = consult_collection(catalog, classifier, prediction, exclude_specimen=own, count=args.count)
+    assert memory is not None
+    if args.json:
+        body = {"photo": args.photo, "answer": prediction.to_dict(), **memory.to_dict()}
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        print(display_path(args.photo))
+        print(f"  {one_line(prediction.summary)}")
+        _print_memory(memory)
+        if not memory.similar:
+            print("  no catalogued photo to compare with yet")
+    return EXIT_OK
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     import threading
+    from collections import Counter
+    from pathlib import Path
 
     from tqdm import tqdm
 
-    from shellgui.core.batch import CANCELLED, catalogue_folder, failed_items
+    from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
+    from shellgui.core.binding import PhotoBinder
+    from shellgui.core.catalog.decisions import require_name
 
     settings = _settings()
     batch_size = args.batch_size or settings.batch_size
@@ -266,6 +425,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     bar = None
     last = None
+    label_by = require_name(args.by or settings.user_name) if args.label_from_folder else None
+    binder = PhotoBinder.parse(args.bind) if args.bind else None
+    label_notes: list[str] = []
+    labelled: Counter[str] = Counter()
     try:
         for progress in catalogue_folder(
             catalog,
@@ -275,7 +438,14 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             cancel=cancel,
             resume=not args.restart,
             top_k=settings.top_k,
+            label_by=label_by,
+            bind=binder,
         ):
+            for item in progress.items:
+                if item.label_note:
+                    label_notes.append(f"{item.path}: {item.label_note}")
+                elif label_by and item.status in (DONE, DUPLICATE):
+                    labelled[Path(item.path).parent.name] += 1
             if bar is None:
                 bar = tqdm(
                     total=progress.total,
@@ -305,6 +475,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             f"catalogue {catalog.display_name})"
         )
     )
+    if label_by:
+        _print_folder_labels(labelled, label_by)
+    for note in label_notes:
+        print(f"shellgui: warning: {note}", file=sys.stderr)
     for path, reason in failed_items(catalog, last.run_id):
         _fail(f"{path}: {reason}")
     if last.state == CANCELLED:
@@ -312,10 +486,24 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if last.failed else EXIT_OK
 
 
+def _print_folder_labels(counts: dict[str, int], by: str) -> None:
+    """One line per folder label: how many photos carry it and what the name backbone said about it."""
+    from shellgui.core.taxonomy import load_backbone
+
+    backbone = load_backbone()
+    print(f"Photos labelled with their folder name (checked by {by} unless checked before):")
+    for name, n in sorted(counts.items()):
+        check = backbone.check(name)
+        mark = check.status if check.known else "UNKNOWN name, marked in the remarks"
+        print(f"  {n:5d}  {name} -> {check.name} ({mark}{', ' + check.family if check.family else ''})")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    from shellgui.core.dwc import options_from_settings
     from shellgui.core.export import export
 
-    count = export(_catalog(args), args.format, args.out)
+    options = options_from_settings(_settings(), args.media_base_url) if args.format == "dwc" else None
+    count = export(_catalog(args), args.format, args.out, options)
     print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
 
@@ -348,10 +536,95 @@ def cmd_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from shellgui.core.catalog.decisions import require_name
+    from shellgui.core.importing import apply_import, plan_import, read_records
+    from shellgui.core.importing.records import NOT_STORED
+    from shellgui.core.importing.tables import save_mapping
+
+    table = read_records(args.file, args.mapping, args.sheet)
+    by = None if args.dry_run else require_name(args.by or _settings().user_name)
+    print(f"{len(table.records)} records in {args.file}; columns read:")
+    for term, header in table.mapping.items():
+        stored = "  (not stored by the catalogue)" if term in NOT_STORED else ""
+        print(f"  {term:<33} <- {header}{stored}")
+    if table.unmapped:
+        print(f"  not read: {', '.join(table.unmapped)}")
+    if args.save_mapping:
+        save_mapping(table.mapping, args.save_mapping)
+        print(f"Mapping saved to {args.save_mapping}")
+    catalog = _catalog(args)
+    plan = plan_import(catalog, table)
+    for change in plan.changes:
+        if change.changes_something:
+            print(("would " if args.dry_run else "") + change.summary())
+        for note in change.notes:
+            print(f"shellgui: warning: {change.label}: {note}", file=sys.stderr)
+    if not args.dry_run:
+        apply_import(catalog, plan, by)
+    verb = "Would import" if args.dry_run else "Imported"
+    print(
+        f"{verb}: {plan.new} new specimens, {plan.updated} updated, {plan.unchanged} unchanged, "
+        f"{len(plan.conflicts)} conflicts, {len(plan.skipped)} records skipped "
+        f"(catalogue {catalog.display_name})"
+    )
+    for conflict in plan.conflicts:
+        _fail(f"conflict: {conflict}")
+    for skipped in plan.skipped:
+        _fail(f"skipped {skipped}")
+    return EXIT_SOME_FAILED if plan.conflicts or plan.skipped else EXIT_OK
+
+
+def cmd_sidecars(args: argparse.Namespace) -> int:
+    from shellgui.core.sidecars import write_catalogue_sidecars
+
+    written, missing = write_catalogue_sidecars(_catalog(args), checked_only=args.checked_only)
+    print(f"Wrote {written} XMP sidecars (photo.jpg.xmp next to each photo; the photos are not touched)")
+    for path in missing:
+        _fail(f"{path}: the photo is no longer there: no sidecar written")
+    return EXIT_SOME_FAILED if missing else EXIT_OK
+
+
+def cmd_names(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from shellgui.core.errors import UsageError
+    from shellgui.core.taxonomy import add_user_names, load_backbone
+
+    if not (args.names or args.complete or args.add):
+        raise UsageError("give names to check, --complete TEXT or --add CSV")
+    if args.add:
+        target, count = add_user_names(args.add)
+        print(f"Added {count} names from {args.add} (kept as {target})")
+    backbone = load_backbone()
+    if args.complete:
+        for name in backbone.complete(args.complete, limit=50):
+            print(name)
+    checks = [backbone.check(name) for name in args.names]
+    if args.json:
+        print(json.dumps([{**asdict(c), "note": c.note} for c in checks], indent=2, ensure_ascii=False))
+    else:
+        for c in checks:
+            ranks = ", ".join(f"{k} {v}" for k, v in c.ranks.items() if k != "genus")
+            print(f"{c.typed}: {c.status}" + ("" if c.name == c.typed else f" -> {c.name}"))
+            if c.known:
+                print(f"    {c.rank}; {ranks}" + (f"; {c.name_id}" if c.name_id else "") + f" [{c.source}]")
+    unknown = [c.typed for c in checks if not c.known]
+    for name in unknown:
+        _fail(f"{name}: not in the name backbone (it can still be recorded, marked as unchecked)")
+    return EXIT_SOME_FAILED if unknown else EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from shellgui.core.models import install_model, installed_models, read_card_from_file, resolve_model
+    from shellgui.core.models import (
+        install_model,
+        installed_models,
+        open_set_words,
+        read_card_from_file,
+        resolve_model,
+    )
 
     if args.install:
         target = install_model(Path(args.install))
@@ -374,6 +647,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             if "test_photos" in m.card.metrics:
                 metrics += f" on {int(m.card.metrics['test_photos'])} held-out photos"
             print(f"    {m.card.num_classes} taxa; {metrics or 'no metrics recorded'}")
+            print(f"    {open_set_words(m.card)}")
     return EXIT_OK
 
 
@@ -382,12 +656,17 @@ COMMANDS = {
     "catalog": cmd_catalog,
     "export": cmd_export,
     "log": cmd_log,
+    "import": cmd_import,
+    "sidecars": cmd_sidecars,
+    "names": cmd_names,
     "models": cmd_models,
+    "similar": cmd_similar,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``shellgui`` and ``python -m shellgui``."""
+    _settings.cache_clear()  # read afresh by each command, also when called in-process
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="shellgui: %(levelname)s: %(message)s"

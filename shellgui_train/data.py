@@ -82,18 +82,54 @@ def samples_from_folders(root: Path, view_pattern: str = DEFAULT_VIEW_PATTERN) -
     return samples
 
 
-def samples_from_catalog(db: str) -> list[Sample]:
-    """Photos whose current identification a person validated in the app (``ValidatedByHuman``)."""
+def samples_from_catalog(db: str, view_pattern: str = DEFAULT_VIEW_PATTERN) -> list[Sample]:
+    """Photos whose current identification a person validated in the app (``ValidatedByHuman``).
+
+    ``shellgui catalog`` makes one specimen per photo, so the views of one shell may sit in two catalogue
+    specimens: photos are grouped by catalogue specimen *and* by file name (``view_pattern`` removed, same
+    folder), and a group never straddles two splits.
+    """
     from shellgui.core.catalog import Catalog
     from shellgui.core.catalog.repository import validated_samples
+    from shellgui.core.errors import CatalogError
 
-    catalog = Catalog(db)
-    with catalog.session() as session:
-        rows = validated_samples(session)
-    catalog.close()
+    if "://" not in db and not Path(db).expanduser().is_file():
+        raise DataError(f"{db}: no such catalogue file (check the path; none is created for training)")
+    try:
+        catalog = Catalog(db)
+        with catalog.session() as session:
+            rows = validated_samples(session)
+        catalog.close()
+    except CatalogError as exc:
+        raise DataError(str(exc)) from None
+    groups = group_views([(r.path, r.specimen_id) for r in rows], view_pattern)
     return [
-        Sample(r.path, r.taxon.replace(" ", "_").replace(".", ""), f"specimen-{r.specimen_id}") for r in rows
+        Sample(r.path, r.taxon.replace(" ", "_").replace(".", ""), group) for r, group in zip(rows, groups)
     ]
+
+
+def group_views(photos: list[tuple[str, int]], view_pattern: str) -> list[str]:
+    """A group name per ``(path, specimen id)``: photos sharing a specimen or a view-stripped name join."""
+    parent: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def find(key: tuple[str, ...]) -> tuple[str, ...]:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    links = []
+    for path, specimen in photos:
+        p = Path(path)
+        a, b = ("specimen", str(specimen)), ("file", str(p.parent), specimen_id(p, view_pattern))
+        parent[find(a)] = find(b)
+        links.append(a)
+    roots = [find(a) for a in links]
+    first: dict[tuple[str, ...], str] = {}
+    for (_path, specimen), root in zip(photos, roots):
+        first.setdefault(root, f"specimen-{specimen}")
+    return [first[root] for root in roots]
 
 
 def check_readable(samples: list[Sample]) -> list[Sample]:
@@ -188,8 +224,37 @@ def report_counts(splits: Splits, out: Path | None = None) -> list[str]:
         if va == 0:
             warnings.append(f"class {label} has no validation photos (too few specimens)")
     print(f"{'total':<{width}}  {len(splits.train):5d} {len(splits.val):4d} {len(splits.test):5d}")
+    groups = len({s.specimen for s in splits.train + splits.val + splits.test})
+    print(f"Split by specimen: {groups} specimen groups (the photos of one group stay in one split)")
     for w in warnings:
         log.warning(w)
     if out is not None:
         out.write_text(json.dumps({"counts": counts, "warnings": warnings}, indent=2))
     return warnings
+
+
+def hold_out_taxa(samples: list[Sample], count: int, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+    """Set ``count`` randomly chosen taxa (seeded) aside: the model never sees them, and their photos
+    measure how it answers taxa it does not know (near-OOD). Returns (kept samples, held-out samples)."""
+    if count <= 0:
+        return samples, []
+    labels = sorted({s.label for s in samples})
+    if count > len(labels) - 2:
+        raise DataError(f"--holdout-taxa {count} leaves fewer than two of the {len(labels)} taxa to train on")
+    held = set(random.Random(seed).sample(labels, count))
+    return [s for s in samples if s.label not in held], [s for s in samples if s.label in held]
+
+
+def outlier_samples(root: Path, limit: int = 0, seed: int = 0) -> list[Sample]:
+    """Photos anywhere under ``root`` (things the model must refuse), a seeded random ``limit`` of them."""
+    if not root.is_dir():
+        reason = "is a file, not a folder" if root.exists() else "does not exist"
+        raise DataError(f"{root}: the outlier folder {reason}")
+    paths = sorted(
+        p for p in root.rglob("*") if p.is_file() and is_photo_name(p) and not p.name.startswith(".")
+    )
+    if not paths:
+        raise DataError(f"{root}: the outlier folder has no photos")
+    if limit and len(paths) > limit:
+        paths = sorted(random.Random(seed).sample(paths, limit))
+    return check_readable([Sample(str(p), "outlier", str(p)) for p in paths])

@@ -18,11 +18,14 @@ from torch import nn
 
 from shellgui.core.atomic import atomic_path
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
+from shellgui_train.architectures import DataConfig
 from shellgui_train.data import Sample
+from shellgui_train.embedding import logits_and_embedding
 from shellgui_train.transforms import eval_transform
 
 LOGIT_ATOL = 2e-3
 PIXEL_MEAN_TOL = 0.01
+EMBEDDING_ATOL = 1e-3  # unit vectors: a cosine distance error of the same order
 
 
 class ExportError(Exception):
@@ -30,7 +33,8 @@ class ExportError(Exception):
 
 
 class NormalisedModel(nn.Module):
-    """Folds the normalisation into the graph: the ONNX input is RGB in [0, 1]."""
+    """Folds the normalisation into the graph: the ONNX input is RGB in [0, 1]; the outputs are the
+    logits and the L2-normalised embedding (see :mod:`shellgui_train.embedding`)."""
 
     def __init__(self, model: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
         super().__init__()
@@ -38,23 +42,27 @@ class NormalisedModel(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model((x - self.mean) / self.std)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return logits_and_embedding(self.model, (x - self.mean) / self.std)
 
 
-def export_onnx(wrapped: nn.Module, card: ModelCard, out: Path) -> Path:
-    """Write the ONNX file with a dynamic batch axis and the card in its metadata."""
+def export_onnx(
+    wrapped: nn.Module, card: ModelCard, out: Path, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write the ONNX file with a dynamic batch axis, the card and any ``metadata`` (the reference bank)."""
     size = card.preprocessing.input_size
     wrapped = wrapped.eval().to("cpu", memory_format=torch.contiguous_format)
     example = torch.rand(1, 3, size, size)
     # The TorchScript exporter: deterministic, fast, and proven against ONNX Runtime by verify_export below.
     # (torch.export-based export is the default since torch 2.9; revisit when it handles timm as fast.)
     with atomic_path(out, suffix=".onnx") as tmp:
-        _write_onnx(wrapped, example, card, tmp)
+        _write_onnx(wrapped, example, card, tmp, metadata or {})
     return out
 
 
-def _write_onnx(wrapped: nn.Module, example: torch.Tensor, card: ModelCard, tmp: Path) -> None:
+def _write_onnx(
+    wrapped: nn.Module, example: torch.Tensor, card: ModelCard, tmp: Path, metadata: dict[str, str]
+) -> None:
     import onnx
 
     with warnings.catch_warnings():
@@ -64,13 +72,13 @@ def _write_onnx(wrapped: nn.Module, example: torch.Tensor, card: ModelCard, tmp:
             (example,),
             str(tmp),
             input_names=["input"],
-            output_names=["logits"],
-            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            output_names=["logits", "embedding"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "embedding": {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )
     model = onnx.load(str(tmp))
-    onnx.helper.set_model_props(model, {METADATA_KEY: card.to_json()})
+    onnx.helper.set_model_props(model, {METADATA_KEY: card.to_json(), **metadata})
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
@@ -78,7 +86,9 @@ def _write_onnx(wrapped: nn.Module, example: torch.Tensor, card: ModelCard, tmp:
     onnx.save(model, str(tmp))
 
 
-def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], size: int) -> dict[str, Any]:
+def verify_export(
+    onnx_path: Path, wrapped: nn.Module, samples: list[Sample], size: int, data: DataConfig
+) -> dict[str, Any]:
     """Compare ONNX Runtime with PyTorch, and the app's preprocessing with the trainer's, on real photos."""
     from shellgui.core.imaging import open_photo
     from shellgui.core.inference import Classifier
@@ -86,16 +96,20 @@ def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], si
     if not samples:
         raise ExportError("no validation photos to verify the export against")
     classifier = Classifier(onnx_path, provider="cpu")
-    transform = eval_transform(size)
+    transform = eval_transform(size, data)
     trainer_inputs = torch.stack([transform(open_photo(s.path).image) for s in samples])
     app_inputs = np.stack(
         [classifier.prepare(open_photo(s.path, min_side=classifier.min_decode_side)) for s in samples]
     )
     with torch.no_grad():
-        torch_logits = wrapped.eval().cpu()(trainer_inputs).numpy()
-    ort_logits = classifier.logits(trainer_inputs.numpy())
+        torch_out = wrapped.eval().cpu()(trainer_inputs)
+    torch_logits, torch_embedding = (t.numpy() for t in torch_out)
+    ort_logits, ort_embedding = classifier.session.run(
+        ["logits", "embedding"], {classifier.input_name: trainer_inputs.numpy()}
+    )
     app_logits = classifier.logits(app_inputs)
     logit_diff = float(np.abs(torch_logits - ort_logits).max())
+    embedding_diff = float(np.abs(torch_embedding - ort_embedding).max())
     scale = max(1.0, float(np.abs(torch_logits).max()))
     pixel_diff = float(np.abs(app_inputs - trainer_inputs.numpy()).mean())
     sorted_logits = np.sort(torch_logits, axis=1)
@@ -105,6 +119,8 @@ def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], si
         "photos": len(samples),
         "max_abs_logit_diff_onnx_vs_torch": logit_diff,
         "logit_tolerance": LOGIT_ATOL * scale,
+        "max_abs_embedding_diff_onnx_vs_torch": embedding_diff,
+        "embedding_tolerance": EMBEDDING_ATOL,
         "mean_abs_pixel_diff_app_vs_trainer": pixel_diff,
         "pixel_tolerance": PIXEL_MEAN_TOL,
         "top1_agreement_app_vs_trainer": agree,
@@ -113,6 +129,8 @@ def verify_export(onnx_path: Path, wrapped: nn.Module, samples: list[Sample], si
     problems = []
     if logit_diff > LOGIT_ATOL * scale:
         problems.append(f"ONNX Runtime logits differ from PyTorch by {logit_diff:.2g}")
+    if embedding_diff > EMBEDDING_ATOL:
+        problems.append(f"ONNX Runtime embeddings differ from PyTorch by {embedding_diff:.2g}")
     if pixel_diff > PIXEL_MEAN_TOL:
         problems.append(f"the app's preprocessing differs from the trainer's by {pixel_diff:.3f} per pixel")
     if agree < 1.0:

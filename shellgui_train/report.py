@@ -135,6 +135,8 @@ def plot_reliability(before: np.ndarray, after: np.ndarray, targets: np.ndarray,
 
 def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
     """A Markdown report: what was trained, how well it does on photos it never saw, what to watch."""
+    from shellgui_train.openset_eval import markdown as open_set_markdown
+
     test = summary["test"]
     lines = [
         f"# Training report: {summary['model_name']} {summary['model_version']}",
@@ -143,7 +145,8 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         f"{summary['image_size']} px",
         f"- Data: {summary['data_source']} ({summary['num_classes']} taxa; "
         f"{summary['n_train']} training, {summary['n_val']} validation, {summary['n_test']} test photos, "
-        "split by specimen so the views of one shell never appear in two splits)",
+        f"split by specimen: {summary.get('specimen_groups', '?')} specimen groups, so the views of one "
+        "shell never appear in two splits)",
         f"- Trained {summary['epochs_run']} epochs in {summary['train_seconds'] / 60:.1f} min on {summary['device']}; "
         f"best epoch {summary['best_epoch']}",
         "",
@@ -188,6 +191,7 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
             f"whatever its percentages say. On the held-out test photos this flags "
             f"{cal['test_flagged_unfamiliar']:.0%} of them.",
         ]
+    lines += open_set_markdown(summary)
     lines += [
         "",
         "![confusion matrix](confusion_test.png)",

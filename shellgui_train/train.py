@@ -12,7 +12,9 @@ import json
 import logging
 import math
 import os
+import pickle
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,11 +28,21 @@ from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampl
 from tqdm import tqdm
 
 from shellgui.core.atomic import atomic_path
-from shellgui_train.architectures import Architecture, freeze_batchnorm_stats, get_architecture, set_trainable
+from shellgui_train.architectures import (
+    Architecture,
+    DataConfig,
+    freeze_batchnorm_stats,
+    get_architecture,
+    set_trainable,
+)
 from shellgui_train.data import Splits
-from shellgui_train.transforms import PhotoDataset, eval_transform, resize_for, train_transform
+from shellgui_train.transforms import PhotoDataset, eval_transform, train_transform
 
 log = logging.getLogger(__name__)
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be resumed from (unreadable, tampered with, other classes)."""
 
 
 @dataclass
@@ -41,6 +53,9 @@ class TrainConfig:
     weights: str = "none"
     image_size: int = 0  # 0: the architecture's native size
     min_image_size: int = 0  # 0: 60% of image_size (progressive learning start)
+    # Progressive learning in stage 2 (None: on from scratch, off for a pretrained start; see the recipe log).
+    # Off: stage 2 at the final size with the final regularisation throughout.
+    progressive: bool | None = None
     head_epochs: int = 3
     epochs: int = 30
     unfreeze: int = -1  # -1: the architecture's default; 0: head only
@@ -69,6 +84,16 @@ class TrainConfig:
     @property
     def arch(self) -> Architecture:
         return get_architecture(self.architecture)
+
+    @property
+    def data(self) -> DataConfig:
+        """Preprocessing of the weights used: the library's, or hand values from scratch."""
+        return self.arch.data_config(self.weights)
+
+    @property
+    def uses_progressive(self) -> bool:
+        """Progressive learning: on from scratch, off for a pretrained start, unless set."""
+        return self.weights == "none" if self.progressive is None else self.progressive
 
     def resolved_size(self) -> int:
         return self.image_size or self.arch.image_size
@@ -130,6 +155,7 @@ class Trainer:
         self.device = pick_device(config.device)
         self.is_cuda = self.device.type == "cuda"
         self.size = config.resolved_size()
+        self.data = config.data
         self.min_size = config.min_image_size or max(32, int(self.size * 0.6) // 16 * 16)
         arch = config.arch
         self.model = arch.build(len(splits.labels), config.weights, config.dropout, config.drop_path).to(
@@ -145,15 +171,17 @@ class Trainer:
         weights = counts.sum() / np.maximum(counts, 1) / len(counts)
         self.class_weights = torch.tensor(weights, dtype=torch.float32, device=self.device)
         self.state = TrainState(stage=2 if self.from_scratch or config.head_epochs == 0 else 1)
-        self.val_set = PhotoDataset(
-            splits.val, splits.labels, eval_transform(self.size), resize_for(self.size)
-        )
-        self.train_set = PhotoDataset(
-            splits.train, splits.labels, eval_transform(self.size), resize_for(self.size)
-        )
+        self.val_set = self.dataset(splits.val)
+        self.train_set = self.dataset(splits.train)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.is_cuda and config.amp)
         self.optimizer: torch.optim.Optimizer | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
         self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
+
+    def dataset(self, samples: list[Any]) -> PhotoDataset:
+        """Photos prepared with the evaluation transform at the final size."""
+        transform = eval_transform(self.size, self.data)
+        return PhotoDataset(samples, self.splits.labels, transform, self.data.resize_for(self.size))
 
     # -- stages ------------------------------------------------------------------------------------
     def stage_epochs(self, stage: int) -> int:
@@ -201,7 +229,9 @@ class Trainer:
         cfg = self.config
         magnitude = int(round(5 + 5 * strength))
         erase = 0.1 + 0.15 * strength if self.state.stage == 2 else 0.0
-        self.train_set.transform = train_transform(size, magnitude, cfg.hflip, cfg.augment, erase)
+        self.train_set.transform = train_transform(
+            size, magnitude, cfg.hflip, cfg.augment, erase, self.data.interpolation
+        )
         sampler: Any = None
         if self.world > 1:
             sampler = DistributedSampler(
@@ -255,7 +285,10 @@ class Trainer:
                 options.append(v2.CutMix(alpha=cfg.cutmix, num_classes=len(self.splits.labels)))
             mix = v2.RandomChoice(options)
         total, count = 0.0, 0
-        bar = tqdm(loader, desc=desc, leave=False, disable=self.rank != 0, unit="batch")
+        # A live bar on a terminal only: in a log file it would write every update (one line per epoch there).
+        bar = tqdm(
+            loader, desc=desc, leave=False, disable=self.rank != 0 or not sys.stderr.isatty(), unit="batch"
+        )
         for i, (images, targets) in enumerate(bar):
             if cfg.max_train_batches and i >= cfg.max_train_batches:
                 break
@@ -288,16 +321,15 @@ class Trainer:
         return f"ETA {minutes:.0f} min" if minutes >= 1 else f"ETA {minutes * 60:.0f} s"
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        arch = self.config.arch
-        mean = torch.tensor(arch.mean, device=images.device).view(1, 3, 1, 1)
-        std = torch.tensor(arch.std, device=images.device).view(1, 3, 1, 1)
+        mean = torch.tensor(self.data.mean, device=images.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.data.std, device=images.device).view(1, 3, 1, 1)
         return (images - mean) / std
 
     @torch.no_grad()
     def predict(self, dataset: PhotoDataset, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """Logits and targets for a dataset with the evaluation transform."""
         self.model.eval()
-        dataset.transform = eval_transform(self.size)
+        dataset.transform = eval_transform(self.size, self.data)
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=self.config.workers)
         logits, targets = [], []
         for images, t in loader:
@@ -312,138 +344,188 @@ class Trainer:
         return np.concatenate(logits), np.concatenate(targets)
 
     # -- checkpoints -------------------------------------------------------------------------------
-    def save_checkpoint(self, best_state: dict[str, torch.Tensor] | None) -> None:
+    def save_checkpoint(self) -> None:
+        """Everything needed to resume, as tensors and plain Python values only (loadable weights-only)."""
         if self.rank != 0:
             return
+        numpy_rng = np.random.get_state(legacy=False)
         payload = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict() if self.optimizer else None,
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "state": asdict(self.state),
-            "best_state": best_state,
+            "best_state": self.best_state,
             "labels": self.splits.labels,
             "rng": {
                 "torch": torch.get_rng_state(),
-                "numpy": np.random.get_state(),
+                "numpy": {
+                    "key": torch.from_numpy(numpy_rng["state"]["key"].astype(np.int64)),
+                    "pos": int(numpy_rng["state"]["pos"]),
+                    "has_gauss": int(numpy_rng["has_gauss"]),
+                    "gauss": float(numpy_rng["gauss"]),
+                },
                 "python": random.getstate(),
             },
         }
         with atomic_path(self.run_dir / "checkpoint.pt") as tmp:
             torch.save(payload, tmp)
 
-    def load_checkpoint(self, path: Path) -> dict[str, torch.Tensor] | None:
-        payload = torch.load(path, map_location=self.device, weights_only=False)
-        if payload["labels"] != self.splits.labels:
-            raise ValueError("the checkpoint was trained on different classes; start a new run")
-        self.model.load_state_dict(payload["model"])
-        self.state = TrainState(**payload["state"])
+    def load_checkpoint(self, path: Path) -> None:
+        """Restore a checkpoint; ``weights_only``: a tampered file is refused, never run."""
+        try:
+            payload = torch.load(path, map_location=self.device, weights_only=True)
+            labels, model, state = payload["labels"], payload["model"], payload["state"]
+        except pickle.UnpicklingError:
+            raise CheckpointError(
+                f"{path}: not a usable shellgui-train checkpoint: it holds objects other than tensors and "
+                "plain values (refused; nothing in it was run)"
+            ) from None
+        except (RuntimeError, KeyError, TypeError, EOFError, OSError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+            raise CheckpointError(f"{path}: not a usable shellgui-train checkpoint ({first})") from None
+        if labels != self.splits.labels:
+            raise CheckpointError(f"{path}: the checkpoint was trained on different classes; start a new run")
+        self.model.load_state_dict(model)
+        self.state = TrainState(**state)
         self.prepare_stage(self.state.stage)
         assert self.optimizer is not None and self.scheduler is not None
         if payload["optimizer"]:
             self.optimizer.load_state_dict(payload["optimizer"])
             self.scheduler.load_state_dict(payload["scheduler"])
-        torch.set_rng_state(payload["rng"]["torch"])
-        np.random.set_state(payload["rng"]["numpy"])
-        random.setstate(payload["rng"]["python"])
-        best: dict[str, torch.Tensor] | None = payload["best_state"]
-        return best
+        rng = payload["rng"]
+        torch.set_rng_state(rng["torch"].cpu())
+        np.random.set_state(
+            (
+                "MT19937",
+                rng["numpy"]["key"].numpy().astype(np.uint32),
+                rng["numpy"]["pos"],
+                rng["numpy"]["has_gauss"],
+                rng["numpy"]["gauss"],
+            )
+        )
+        random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
+        self.best_state = payload["best_state"]
 
     # -- the whole recipe --------------------------------------------------------------------------
     def fit(self, resume_from: Path | None = None) -> dict[str, Any]:
         """Train both stages with early stopping; the best epoch's weights are restored at the end."""
+        self.start(resume_from)
+        while self.state.stage <= 2:
+            model = self.parallel_model()
+            while self.state.epoch < self.stage_epochs(self.state.stage):
+                record = self.train_one_epoch(model)
+                stop = self.validate(record) if self.rank == 0 else False
+                stop = self.agree_to_stop(stop)
+                self.save_checkpoint()
+                if stop:
+                    break
+            self.next_stage()
+        self.restore_best()
+        return asdict(self.state)
+
+    def start(self, resume_from: Path | None) -> None:
+        """Begin at the first stage, or where a checkpoint left off."""
+        if resume_from is None:
+            self.prepare_stage(self.state.stage)
+            return
+        self.load_checkpoint(resume_from)
+        if self.rank == 0:
+            print(f"Resuming stage {self.state.stage} after epoch {self.state.epoch}")
+
+    def parallel_model(self) -> nn.Module:
+        """The model to train this stage: wrapped in DistributedDataParallel under torchrun."""
+        if self.world == 1:
+            return self.model
+        return nn.parallel.DistributedDataParallel(
+            self.model, device_ids=[self.device.index] if self.is_cuda else None
+        )
+
+    def epoch_size(self) -> tuple[int, float]:
+        """Image size and augmentation strength of the next epoch (progressive in stage 2)."""
+        if self.state.stage == 2 and not self.config.uses_progressive:
+            return self.size, 1.0
+        if self.state.stage == 2:
+            return progressive_schedule(self.state.epoch, self.stage_epochs(2), self.min_size, self.size)
+        return self.size, 0.0
+
+    def train_one_epoch(self, model: nn.Module) -> dict[str, Any]:
+        start = time.monotonic()
+        stage, epochs = self.state.stage, self.stage_epochs(self.state.stage)
+        size, strength = self.epoch_size()
+        self.set_dropout(strength)
+        loader = self.train_loader(size, strength)
+        label = f"stage {stage} epoch {self.state.epoch + 1}/{epochs} @{size}px"
+        train_loss = self.run_epoch(model, loader, label)
+        self.state.train_seconds += time.monotonic() - start
+        self.state.epoch += 1
+        self.state.global_epoch += 1
+        return {
+            "epoch": self.state.global_epoch,
+            "stage": stage,
+            "size": size,
+            "train_loss": train_loss,
+            "started": start,
+        }
+
+    def validate(self, record: dict[str, Any]) -> bool:
+        """Score the epoch on validation photos, keep the best weights, log; True when it is time to stop."""
         from shellgui_train.report import classification_metrics
 
-        best_state: dict[str, torch.Tensor] | None = None
-        if resume_from is not None:
-            best_state = self.load_checkpoint(resume_from)
-            if self.rank == 0:
-                print(f"Resuming stage {self.state.stage} after epoch {self.state.epoch}")
+        logits, targets = self.predict(self.val_set)
+        val_loss = (
+            float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(targets)).item())
+            if len(targets)
+            else record["train_loss"]
+        )
+        metrics = classification_metrics(logits, targets, self.splits.labels)
+        started = record.pop("started")
+        record.update(
+            val_loss=val_loss,
+            val_top1=metrics["top1"],
+            val_macro_f1=metrics["macro_f1"],
+            seconds=time.monotonic() - started,
+            stage_start=self.state.epoch == 1,
+        )
+        self.state.history.append(record)
+        improved = val_loss < self.state.best_loss - 1e-4
+        if improved:
+            self.state.best_loss, self.state.best_epoch, self.state.bad_epochs = val_loss, record["epoch"], 0
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         else:
-            self.prepare_stage(self.state.stage)
-        while self.state.stage <= 2:
-            stage = self.state.stage
-            model: nn.Module = self.model
-            if self.world > 1:
-                model = nn.parallel.DistributedDataParallel(
-                    self.model, device_ids=[self.device.index] if self.is_cuda else None
-                )
-            epochs = self.stage_epochs(stage)
-            stopped = False
-            while self.state.epoch < epochs and not stopped:
-                start = time.monotonic()
-                if stage == 2:
-                    size, strength = progressive_schedule(self.state.epoch, epochs, self.min_size, self.size)
-                else:
-                    size, strength = self.size, 0.0
-                self.set_dropout(strength)
-                loader = self.train_loader(size, strength)
-                label = f"stage {stage} epoch {self.state.epoch + 1}/{epochs} @{size}px"
-                train_loss = self.run_epoch(model, loader, label)
-                self.state.train_seconds += time.monotonic() - start
-                self.state.epoch += 1
-                self.state.global_epoch += 1
-                stop_flag = torch.zeros(1)
-                if self.rank == 0:
-                    logits, targets = self.predict(self.val_set)
-                    val_loss = (
-                        float(
-                            nn.functional.cross_entropy(
-                                torch.from_numpy(logits), torch.from_numpy(targets)
-                            ).item()
-                        )
-                        if len(targets)
-                        else train_loss
-                    )
-                    metrics = classification_metrics(logits, targets, self.splits.labels)
-                    record = {
-                        "epoch": self.state.global_epoch,
-                        "stage": stage,
-                        "size": size,
-                        "train_loss": train_loss,
-                        "val_loss": val_loss,
-                        "val_top1": metrics["top1"],
-                        "val_macro_f1": metrics["macro_f1"],
-                        "seconds": time.monotonic() - start,
-                        "stage_start": self.state.epoch == 1,
-                    }
-                    self.state.history.append(record)
-                    improved = val_loss < self.state.best_loss - 1e-4
-                    if improved:
-                        self.state.best_loss, self.state.best_epoch, self.state.bad_epochs = (
-                            val_loss,
-                            self.state.global_epoch,
-                            0,
-                        )
-                        best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-                    else:
-                        self.state.bad_epochs += 1
-                    tqdm.write(
-                        f"epoch {self.state.global_epoch:3d} stage {stage} {size}px  train loss "
-                        f"{train_loss:.3f}  val loss {val_loss:.3f}  val top-1 {metrics['top1']:.3f}  "
-                        f"macro-F1 {metrics['macro_f1']:.3f}{'  *' if improved else ''}  "
-                        f"{self.eta(record['seconds'])}"
-                    )
-                    with open(self.run_dir / "metrics.jsonl", "a") as fh:
-                        fh.write(json.dumps(record) + "\n")
-                    # Armed only at the final image size: smaller progressive phases are expected to plateau.
-                    final_phase = size >= self.size
-                    if stage == 2 and final_phase and self.state.bad_epochs >= self.config.patience:
-                        tqdm.write(
-                            f"Early stopping: no better validation loss for {self.config.patience} epochs"
-                        )
-                        stop_flag[0] = 1
-                if self.world > 1:
-                    dist.broadcast(stop_flag, 0)
-                stopped = bool(stop_flag[0])
-                self.save_checkpoint(best_state)
-            self.state.stage += 1
-            self.state.epoch = 0
-            if self.state.stage == 2:
-                self.prepare_stage(2)
-            self.save_checkpoint(best_state)
-        if best_state is not None:
-            self.model.load_state_dict(best_state)
+            self.state.bad_epochs += 1
+        tqdm.write(
+            f"epoch {record['epoch']:3d} stage {record['stage']} {record['size']}px  train loss "
+            f"{record['train_loss']:.3f}  val loss {val_loss:.3f}  val top-1 {metrics['top1']:.3f}  "
+            f"macro-F1 {metrics['macro_f1']:.3f}{'  *' if improved else ''}  {self.eta(record['seconds'])}"
+        )
+        with open(self.run_dir / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        # Armed only at the final image size: smaller progressive phases are expected to plateau.
+        final_phase = record["size"] >= self.size
+        if record["stage"] == 2 and final_phase and self.state.bad_epochs >= self.config.patience:
+            tqdm.write(f"Early stopping: no better validation loss for {self.config.patience} epochs")
+            return True
+        return False
+
+    def agree_to_stop(self, stop: bool) -> bool:
+        """Rank 0 decides; every process follows."""
+        if self.world == 1:
+            return stop
+        flag = torch.tensor([float(stop)])
+        dist.broadcast(flag, 0)
+        return bool(flag[0])
+
+    def next_stage(self) -> None:
+        self.state.stage += 1
+        self.state.epoch = 0
+        if self.state.stage == 2:
+            self.prepare_stage(2)
+        self.save_checkpoint()
+
+    def restore_best(self) -> None:
+        """Load the best epoch's weights (on every process)."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
         if self.world > 1:
             for tensor in self.model.state_dict().values():
                 dist.broadcast(tensor, 0)
-        return asdict(self.state)

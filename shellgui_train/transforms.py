@@ -1,7 +1,8 @@
 """Image transforms and the dataset: the training augmentation and the evaluation transform.
 
 The evaluation transform is exactly what the model card tells the app to do (resize the shorter side,
-centre-crop, scale to [0, 1]); normalisation lives inside the exported graph.
+centre-crop, scale to [0, 1]), with the resize ratio and interpolation of the weights' own library
+(:class:`~shellgui_train.architectures.DataConfig`); normalisation lives inside the exported graph.
 """
 
 from __future__ import annotations
@@ -14,20 +15,17 @@ from torch.utils.data import Dataset
 from torchvision import transforms as T
 
 from shellgui.core.imaging import open_photo
+from shellgui_train.architectures import DataConfig
 from shellgui_train.data import Sample
 
-CROP_PCT = 0.875
 
-
-def resize_for(size: int) -> int:
-    return int(round(size / CROP_PCT))
-
-
-def eval_transform(size: int) -> Callable[[Image.Image], torch.Tensor]:
+def eval_transform(size: int, data: DataConfig) -> Callable[[Image.Image], torch.Tensor]:
     """The evaluation transform, in [0, 1] (the exported graph normalises)."""
     return T.Compose(
         [
-            T.Resize(resize_for(size), interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            T.Resize(
+                data.resize_for(size), interpolation=T.InterpolationMode(data.interpolation), antialias=True
+            ),
             T.CenterCrop(size),
             T.ToTensor(),
         ]
@@ -35,18 +33,23 @@ def eval_transform(size: int) -> Callable[[Image.Image], torch.Tensor]:
 
 
 def train_transform(
-    size: int, magnitude: int, hflip: bool, augment: str, erase: float
+    size: int, magnitude: int, hflip: bool, augment: str, erase: float, interpolation: str = "bilinear"
 ) -> Callable[[Image.Image], torch.Tensor]:
     """Training augmentation whose strength grows with ``magnitude`` (progressive learning).
 
     Mirror flips are off by default: a mirrored gastropod coils the other way (sinistral vs dextral),
-    which is itself a taxonomic character.
+    which is itself a taxonomic character. ``hflip`` adds them to the rotation, for subjects whose
+    mirror image is the same taxon.
     """
     ops: list[Callable[..., object]] = [
-        T.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True),
-        T.RandomRotation(20) if not hflip else T.RandomHorizontalFlip(),
-        T.ColorJitter(0.25, 0.25, 0.2, 0.02),
+        T.RandomResizedCrop(
+            size, scale=(0.35, 1.0), interpolation=T.InterpolationMode(interpolation), antialias=True
+        ),
+        T.RandomRotation(20),
     ]
+    if hflip:
+        ops.append(T.RandomHorizontalFlip())
+    ops.append(T.ColorJitter(0.25, 0.25, 0.2, 0.02))
     if augment == "randaugment":
         ops.append(T.RandAugment(num_ops=2, magnitude=magnitude))
     elif augment == "trivialaugment":

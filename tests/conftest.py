@@ -55,3 +55,29 @@ def colour_photos(tmp_path: Path) -> dict[str, Path]:
         Image.new("RGB", (64, 48), rgb).save(path, quality=95)
         out[name] = path
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """The session's PostgreSQL server (started on first use, deleted at the end)."""
+    import shutil
+    import tempfile
+
+    from pgtest import PostgresForTests
+
+    # Not under pytest's own temporary tree: as root, pgserver runs the server as an unprivileged
+    # user, and pytest makes its tree private (0700) again whenever a pytest session starts.
+    folder = Path(tempfile.mkdtemp(prefix="shellgui-pg-"))
+    folder.chmod(0o755)
+    server = PostgresForTests(folder / "data")
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new empty catalogue location: a SQLite file, then a schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    return request.getfixturevalue("postgres").new_schema()

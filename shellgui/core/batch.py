@@ -2,7 +2,9 @@
 
 Decoding and hashing run in worker threads while the model runs batches on the calling thread. Every
 batch is committed in its own short transaction together with the run's bookkeeping, so a cancel or a
-``kill -9`` loses at most the batch in flight, and resuming never redoes a finished photo.
+``kill -9`` loses at most the batch in flight, and resuming never redoes a finished photo. Several
+processes may catalogue overlapping folders (or resume the same run) at once: writers take turns, and
+photos and run items are claimed with ``INSERT ... ON CONFLICT DO NOTHING``, so each photo is stored once.
 """
 
 from __future__ import annotations
@@ -17,15 +19,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
+from shellgui.core.binding import NO_MATCH, PhotoBinder
+from shellgui.core.catalog import claims
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
-from shellgui.core.catalog.schema import CatalogRun, Photo, RunItem, utcnow
+from shellgui.core.catalog.embeddings import store_embedding
+from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.identify import BATCH_SIZE_RANGE
-from shellgui.core.imaging import PhotoInfo, file_sha256, is_photo_name, make_thumbnail, open_photo
+from shellgui.core.imaging import PhotoInfo, is_photo_name, make_thumbnail, open_photo, read_photo_file
 from shellgui.core.inference.classifier import Classifier
+from shellgui.core.inference.decision import Prediction
+from shellgui.core.taxonomy import NameBackbone, load_backbone
 
 DONE, FAILED, DUPLICATE = "done", "failed", "duplicate"
 RUNNING, CANCELLED, COMPLETED = "running", "cancelled", "completed"
@@ -42,6 +52,7 @@ class ItemResult:
     taxon: str | None = None
     score: float | None = None
     certainty: str | None = None
+    label_note: str | None = None  # why a folder label was not recorded
 
 
 @dataclass(frozen=True)
@@ -69,10 +80,49 @@ class BatchProgress:
         return self.done + self.failed + self.skipped
 
 
+@dataclass(frozen=True)
+class FolderLabels:
+    """Record each photo's folder name as a checked taxon (a collection already sorted by species).
+
+    Attributes:
+        root: the catalogued folder; photos directly in it get no label.
+        by: the person vouching for the sorting (``identifiedBy``).
+        backbone: names to check the folder names against.
+    """
+
+    root: str
+    by: str
+    backbone: NameBackbone
+
+    def label(self, path: str) -> str | None:
+        """The folder name that labels ``path`` (``Bolinus_brandaris``), or None for a photo in the root."""
+        parent = Path(path).parent
+        return None if parent == Path(self.root) else parent.name
+
+
+NO_LABEL = "lies directly in the catalogued folder: no folder name to label it with"
+
+
+def _label(session: Session, labels: FolderLabels, specimen_id: int, path: str) -> str | None:
+    """Record the folder label unless someone already checked the specimen; returns a note or None."""
+    name = labels.label(path)
+    if name is None:
+        return NO_LABEL
+    decision, _ = checked_decision(name, backbone=labels.backbone, remarks="from its folder name")
+    current = repo.current_identification(session, specimen_id)
+    if current is not None and current.verification_status == VALIDATED:
+        if current.taxon == decision.taxon:
+            return None
+        return f"not labelled {name!r}: already checked as {current.taxon or 'not identifiable'}"
+    decide_in(session, specimen_id, decision, labels.by)
+    return None
+
+
 @dataclass
 class _Loaded:
     path: str
     sha256: str | None = None
+    pixel_sha256: str | None = None
     size: int = 0
     info: PhotoInfo | None = None
     array: np.ndarray | None = None
@@ -102,13 +152,13 @@ def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _L
     failure, recorded with its reason: never an exception that would stop the run."""
     item = _Loaded(path)
     try:
-        item.sha256 = file_sha256(path)  # refuses FIFOs and devices before opening them
-        item.size = os.path.getsize(path)
+        source = read_photo_file(path)  # read once (never a FIFO or device): hashed, then decoded
+        item.sha256, item.size = source.sha256, source.size
         if item.sha256 in known_hashes:
             item.duplicate = True
             return item
-        photo = open_photo(path, min_side=classifier.min_decode_side)
-        item.info = photo.info
+        photo = open_photo(source, min_side=classifier.min_decode_side)
+        item.info, item.pixel_sha256 = photo.info, photo.pixel_sha256
         item.array = classifier.prepare(photo)
         item.thumbnail = make_thumbnail(photo.image)
     except PhotoError as exc:
@@ -126,7 +176,8 @@ def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _L
 
 def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: bool) -> tuple[int, set[str]]:
     """The unfinished run of this folder and model to resume (and the paths it settled), or a new run."""
-    with catalog.session() as session, session.begin():
+
+    def work(session: Session) -> tuple[int, set[str]]:
         run = None
         if resume:
             run = session.scalar(
@@ -153,71 +204,133 @@ def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: boo
             )
             session.add(run)
             session.flush()
-            settled: set[str] = set()
-        else:
-            run.status = RUNNING
-            settled = set(session.scalars(select(RunItem.path).where(RunItem.run_id == run.id)))
-        return run.id, settled
+            return run.id, set()
+        run.status = RUNNING
+        return run.id, set(session.scalars(select(RunItem.path).where(RunItem.run_id == run.id)))
+
+    return catalog.write(work)
+
+
+def _bound_specimen(session: Session, binder: PhotoBinder, path: str) -> Specimen | str:
+    """The existing specimen a photo's name binds it to, or why there is none."""
+    numbers = binder.candidates(path)
+    if not numbers:
+        return NO_MATCH
+    for number in numbers:
+        specimen = session.scalar(select(Specimen).where(Specimen.catalog_number == number))
+        if specimen is not None:
+            return specimen
+    return f"matches no record: catalogue number {' or '.join(numbers)} is not in the catalogue"
 
 
 def _commit(
-    catalog: Catalog, run_id: int, classifier: Classifier, loaded: list[_Loaded], top_k: int, total: int
+    catalog: Catalog,
+    run_id: int,
+    classifier: Classifier,
+    loaded: list[_Loaded],
+    top_k: int,
+    total: int,
+    labels: FolderLabels | None = None,
+    binder: PhotoBinder | None = None,
 ) -> tuple[list[ItemResult], CatalogRun]:
     """Identify the decoded photos of a batch and record everything in one transaction."""
-    good = [x for x in loaded if x.array is not None]
+    good = [x for x in loaded if x.array is not None and not x.duplicate]
     answers = classifier.predict([x.array for x in good if x.array is not None], top_k)
     predictions = {id(x): p for x, p in zip(good, answers)}
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
-    results: list[ItemResult] = []
-    with catalog.session() as session, session.begin():
+    # One order for every writer, copies after the photo they copy.
+    ordered = sorted(loaded, key=lambda x: (x.duplicate, x.sha256 or "", x.path))
+
+    def work(session: Session) -> tuple[list[ItemResult], CatalogRun]:
+        settle = _Settle(session, run_id, stamp, labels, binder)
+        settled = [settle(item, predictions.get(id(item))) for item in ordered]
+        claims.recount_run(session, run_id, total, (DONE, FAILED, DUPLICATE))
         run = session.get(CatalogRun, run_id)
         assert run is not None
-        for item in loaded:
-            # Another program may have catalogued the same bytes since the run started.
-            existing = (
-                session.scalar(select(Photo.id).where(Photo.sha256 == item.sha256)) if item.sha256 else None
-            )
-            if item.duplicate or existing is not None:
-                session.add(
-                    RunItem(
-                        run_id=run_id,
-                        path=item.path,
-                        status=DUPLICATE,
-                        reason="same photo already in the catalogue",
-                        photo_id=existing,
-                    )
-                )
-                run.skipped += 1
-                results.append(ItemResult(item.path, DUPLICATE, "same photo already in the catalogue"))
-            elif item.array is None:
-                session.add(RunItem(run_id=run_id, path=item.path, status=FAILED, reason=item.error))
-                run.failed += 1
-                results.append(ItemResult(item.path, FAILED, item.error))
-            else:
-                assert item.info is not None and item.sha256 is not None
-                prediction = predictions[id(item)]
-                specimen = repo.add_specimen(session)
-                photo = repo.add_photo(
-                    session, specimen, item.path, item.sha256, item.size, item.info, item.thumbnail
-                )
-                repo.add_machine_identification(session, specimen.id, prediction, stamp, run_id=run_id)
-                session.add(RunItem(run_id=run_id, path=item.path, status=DONE, photo_id=photo.id))
-                run.done += 1
-                results.append(
-                    ItemResult(
-                        item.path,
-                        DONE,
-                        None,
-                        specimen.id,
-                        prediction.taxon,
-                        prediction.score,
-                        prediction.certainty,
-                    )
-                )
-        run.total = total
-        session.flush()
+        session.refresh(run)
         session.expunge(run)
-    return results, run
+        return [r for r in settled if r is not None], run
+
+    return catalog.write(work)
+
+
+@dataclass
+class _Settle:
+    """Records one file of a run inside the batch's transaction; ``None`` when another process running
+    the same run settled that file first."""
+
+    session: Session
+    run_id: int
+    stamp: repo.ModelStamp
+    labels: FolderLabels | None
+    binder: PhotoBinder | None
+
+    def __call__(self, item: _Loaded, prediction: Prediction | None) -> ItemResult | None:
+        session = self.session
+        if item.duplicate:
+            known = (
+                claims.find_photo(session, item.sha256, None, item.path, item.size) if item.sha256 else None
+            )
+            return self.duplicate(item, known)
+        if item.array is None or prediction is None:
+            return self.failed(item.path, item.error)
+        assert item.info is not None and item.sha256 is not None
+        bound = _bound_specimen(session, self.binder, item.path) if self.binder is not None else None
+        if isinstance(bound, str):
+            return self.failed(item.path, bound)
+        claimed = claims.claim_run_item(session, self.run_id, item.path, DONE)
+        if claimed is None:
+            return None
+        known = claims.find_photo(session, item.sha256, item.pixel_sha256, item.path, item.size)
+        if known is None:
+            specimen = bound or repo.add_specimen(session)
+            photo_id = claims.insert_photo(
+                session,
+                specimen.id,
+                item.path,
+                item.sha256,
+                item.pixel_sha256,
+                item.size,
+                item.info,
+                item.thumbnail,
+            )
+            if photo_id is None:  # stored by another writer a moment ago (one that does not take turns)
+                if bound is None:
+                    session.execute(delete(Specimen).where(Specimen.id == specimen.id))
+                known = claims.find_photo(session, item.sha256, item.pixel_sha256, item.path, item.size)
+        if known is not None:
+            session.execute(delete(RunItem).where(RunItem.id == claimed))
+            return self.duplicate(item, known)
+        current = repo.current_identification(session, specimen.id) if bound else None
+        if current is None or current.verification_status != VALIDATED:  # never over a check
+            repo.add_machine_identification(session, specimen.id, prediction, self.stamp, run_id=self.run_id)
+        note = _label(session, self.labels, specimen.id, item.path) if self.labels is not None else None
+        assert photo_id is not None
+        if prediction.embeddings is not None:
+            store_embedding(session, photo_id, self.stamp.sha256, prediction.embeddings[0])
+        session.execute(update(RunItem).where(RunItem.id == claimed).values(photo_id=photo_id))
+        return ItemResult(
+            item.path, DONE, None, specimen.id, prediction.taxon, prediction.score, prediction.certainty, note
+        )
+
+    def failed(self, path: str, reason: str | None) -> ItemResult | None:
+        if claims.claim_run_item(self.session, self.run_id, path, FAILED, reason) is None:
+            return None
+        return ItemResult(path, FAILED, reason)
+
+    def duplicate(self, item: _Loaded, known: claims.KnownPhoto | None) -> ItemResult | None:
+        how = known.how if known else claims.SAME
+        reason = claims.SAME if how == claims.SAME else f"same photo, {how}"
+        photo_id = known.photo_id if known else None
+        if claims.claim_run_item(self.session, self.run_id, item.path, DUPLICATE, reason, photo_id) is None:
+            return None
+        specimen_id = known.specimen_id if known else None
+        note = (
+            _label(self.session, self.labels, specimen_id, item.path)
+            if self.labels is not None and specimen_id is not None
+            else None
+        )
+        return ItemResult(item.path, DUPLICATE, reason, specimen_id, label_note=note)
 
 
 def catalogue_folder(
@@ -229,6 +342,8 @@ def catalogue_folder(
     resume: bool = True,
     workers: int = 2,
     top_k: int = 5,
+    label_by: str | None = None,
+    bind: PhotoBinder | None = None,
 ) -> Iterator[BatchProgress]:
     """Identify and catalogue every photo under ``folder``.
 
@@ -241,6 +356,11 @@ def catalogue_folder(
         resume: continue the newest unfinished run of this folder and model instead of starting anew.
         workers: decoding threads.
         top_k: taxa kept per identification.
+        label_by: record each photo's folder name as a checked taxon (``ValidatedByHuman``) by this
+            person, after the model's answer; photos already in the catalogue are labelled too, unless
+            someone already checked them (then the disagreement is reported in the item's reason).
+        bind: attach each photo to the existing specimen its file name names (several views each) instead
+            of making a specimen per photo; a photo that names no catalogued specimen fails with the reason.
 
     Yields:
         :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
@@ -251,6 +371,7 @@ def catalogue_folder(
         raise UsageError(f"the batch size must be between {low} and {high}, not {batch_size}")
     root = str(Path(folder).absolute())
     paths = find_photos(root)
+    labels = FolderLabels(root, label_by, load_backbone()) if label_by else None
     run_id, settled = _open_run(catalog, root, classifier, resume)
     pending = [p for p in paths if p not in settled]
     with catalog.session() as session:
@@ -285,7 +406,7 @@ def catalogue_folder(
                 seen_in_run.add(item.sha256)
             batch.append(item)
             if len(batch) >= batch_size or not queue:
-                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+                results, run = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
                 processed_now += len(batch)
                 batch = []
                 elapsed = time.monotonic() - started
@@ -305,19 +426,22 @@ def catalogue_folder(
         for future in queue:
             future.cancel()
         if batch:  # cancelled with photos decoded: keep that work rather than redo it on resume
-            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths))
+            results, _ = _commit(catalog, run_id, classifier, batch, top_k, len(paths), labels, bind)
             counts = _counts(catalog, run_id)
             yield BatchProgress(
                 run_id, RUNNING, len(paths), *counts, time.monotonic() - started, None, tuple(results)
             )
     state = CANCELLED if cancel.is_set() else COMPLETED
-    with catalog.session() as session, session.begin():
+
+    def finish(session: Session) -> None:
         final = session.get(CatalogRun, run_id)
         assert final is not None
         final.status = state
         final.total = len(paths)
         if state == COMPLETED:
             final.finished_at = utcnow()
+
+    catalog.write(finish)
     counts = _counts(catalog, run_id)
     yield BatchProgress(run_id, state, len(paths), *counts, time.monotonic() - started, 0.0)
 

@@ -19,6 +19,7 @@ from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import Photo, open_photo
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
+from shellgui.core.views import view_conflict
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Identified:
     paths: tuple[str, ...]
     prediction: Prediction
     specimen_id: int | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,12 @@ def identify_paths(
         return photos, IdentifyOutcome((), tuple(errors))
     results: tuple[Identified, ...]
     if as_specimen:
-        results = (Identified(tuple(p.path for p in photos), classifier.predict_specimen(arrays, top_k)),)
+        fused = classifier.predict_specimen(arrays, top_k)
+        views = tuple(p.path for p in photos)
+        conflict = None
+        if fused.view_probabilities is not None:
+            conflict = view_conflict(fused.view_probabilities, [t.name for t in classifier.card.taxa])
+        results = (Identified(views, fused, warning=conflict.describe(views) if conflict else None),)
     else:
         results = tuple(
             Identified((p.path,), pred) for p, pred in zip(photos, classifier.predict(arrays, top_k))

@@ -8,8 +8,10 @@ needs, which is most of the speed of cataloguing 12-megapixel photos.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
+import io
 import math
 import os
 import stat
@@ -47,6 +49,9 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+#: Files up to this size are read once into memory, hashed and decoded from those very bytes; a larger
+#: file is hashed in a first pass and decoded in a second.
+SINGLE_READ_BYTES = 256 << 20
 #: File name extensions treated as photos when a folder is catalogued.
 PHOTO_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"}
@@ -78,11 +83,103 @@ class PhotoInfo:
 
 @dataclass(frozen=True)
 class Photo:
-    """A decoded photo: RGB pixels (possibly reduced in draft mode) plus the file's facts."""
+    """A decoded photo: RGB pixels (possibly reduced in draft mode) plus the file's facts.
+
+    Attributes:
+        sha256: SHA-256 of the file's bytes, computed from the bytes that were decoded.
+        pixel_sha256: SHA-256 of what the pixels were decoded from (see :func:`pixel_digest`): the same
+            for a copy whose metadata was edited.
+        size_bytes: the file's size.
+    """
 
     path: str
     image: Image.Image
     info: PhotoInfo
+    sha256: str = ""
+    pixel_sha256: str | None = None
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo file read once: its bytes (``None`` for a file too big to hold), size and SHA-256."""
+
+    path: str
+    size: int
+    sha256: str
+    data: bytes | None
+
+
+def read_photo_file(path: str | os.PathLike[str]) -> PhotoFile:
+    """Read a file once and hash it, so that what is decoded is exactly what was hashed.
+
+    Raises:
+        PhotoError: a missing, empty or unreadable file, a folder, or not a regular file (never opened).
+    """
+    spath = os.fspath(path)
+    with open_regular_file(spath) as fh:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+            if size > SINGLE_READ_BYTES:  # too big to hold: hashed in a pass of its own
+                return PhotoFile(spath, size, file_sha256(spath), None)
+            data = fh.read()
+        except OSError as exc:
+            raise _os_error(spath, exc) from None
+    if not data:
+        raise PhotoError("empty", spath, "the file is empty (0 bytes)")
+    return PhotoFile(spath, len(data), hashlib.sha256(data).hexdigest(), data)
+
+
+# JPEG segments a metadata edit rewrites: APP0-APP13 and APP15 (JFIF, EXIF, XMP, ICC, MPF offsets,
+# IPTC) and comments. APP14 (Adobe) is kept: it decides how the colours are decoded.
+_JPEG_METADATA = frozenset([*range(0xE0, 0xEE), 0xEF, 0xFE])
+
+
+def _jpeg_image_digest(data: bytes) -> str | None:
+    """SHA-256 of a JPEG without its metadata segments: tables, frame header and scans (from which the
+    pixels are decoded). ``None`` when the marker structure cannot be followed."""
+    view = memoryview(data)
+    digest = hashlib.sha256()
+    pos, end = 2, len(data)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: from here on it is image data (and trailing images)
+            digest.update(view[pos:])
+            return digest.hexdigest()
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            return None
+        if marker not in _JPEG_METADATA:
+            digest.update(view[pos : pos + 2 + length])
+        pos += 2 + length
+    return None
+
+
+def pixel_digest(data: bytes | None, photo: Photo) -> str | None:
+    """A hash that survives metadata edits (keywords, captions, ratings added by a DAM tool).
+
+    For a JPEG, the SHA-256 of the file without its metadata segments: exactly what its pixels are
+    decoded from, whatever reduced size they are decoded at. For every other format, the SHA-256 of the
+    decoded pixels (size and values). ``None`` when it cannot be worked out.
+    """
+    if photo.info.format == "JPEG":
+        return _jpeg_image_digest(data) if data is not None and data[:2] == b"\xff\xd8" else None
+    image = photo.image
+    if image.mode not in _HASHABLE_MODES:
+        return None
+    digest = hashlib.sha256(f"{image.mode} {image.width}x{image.height}\n".encode())
+    for top in range(0, image.height, 256):  # a band at a time: no second full-size copy
+        digest.update(image.crop((0, top, image.width, min(top + 256, image.height))).tobytes())
+    return digest.hexdigest()
+
+
+_HASHABLE_MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "I", "F"})
+_HASHABLE_MODES |= {"I;16", "I;16B", "I;16L", "I;16N", "LAB", "HSV", "La", "RGBa"}
 
 
 def _register_heic() -> bool:
@@ -279,24 +376,33 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
 
 
-def open_photo(path: str | os.PathLike[str], min_side: int | None = None) -> Photo:
+def open_photo(path: str | os.PathLike[str] | PhotoFile, min_side: int | None = None) -> Photo:
     """Open a photo as upright 8-bit RGB.
 
     Args:
-        path: the file.
+        path: the file, or a :class:`PhotoFile` already read with :func:`read_photo_file`.
         min_side: when given, a JPEG may be decoded in draft mode (a DCT scale of 1/2, 1/4 or 1/8) as
             long as its shorter side stays at least this large; the model's resize size is the right value.
 
     Returns:
-        The decoded :class:`Photo`; ``info`` always describes the full-resolution image.
+        The decoded :class:`Photo`; ``info`` always describes the full-resolution image, ``sha256`` the
+        bytes that were decoded (the file is read once).
 
     Raises:
         PhotoError: for every file that is not a usable photo, with a one-line reason. Anything
             unexpected while decoding (a Pillow or plug-in bug on a hostile file) is this photo's
             failure too, never the caller's crash.
     """
-    spath = os.fspath(path)
-    with open_regular_file(spath) as fh:
+    source = path if isinstance(path, PhotoFile) else read_photo_file(path)
+    photo = _open_bytes(source, min_side)
+    return dataclasses.replace(
+        photo, sha256=source.sha256, pixel_sha256=pixel_digest(source.data, photo), size_bytes=source.size
+    )
+
+
+def _open_bytes(source: PhotoFile, min_side: int | None) -> Photo:
+    spath = source.path
+    with io.BytesIO(source.data) if source.data is not None else open_regular_file(spath) as fh:
         head = fh.read(16)
         if not head:
             raise PhotoError("empty", spath, "the file is empty (0 bytes)")
@@ -365,10 +471,11 @@ def _decode_jpeg_strictly(spath: str, fh: BinaryIO, min_side: int | None) -> Ima
     as Pillow's, draft scaling included."""
     import simplejpeg
 
-    fh.seek(0)
-    data = fh.read(MAX_JPEG_BYTES + 1)
-    if len(data) > MAX_JPEG_BYTES:
+    fh.seek(0, os.SEEK_END)  # the size of a file or of bytes read already (read(n) would reserve n)
+    if fh.tell() > MAX_JPEG_BYTES:
         raise PhotoError("too_large", spath, f"a JPEG over {MAX_JPEG_BYTES >> 20} MB is not a photo")
+    fh.seek(0)
+    data = fh.read()
     side = min_side or 0
     try:
         array = simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=side, min_width=side)

@@ -7,6 +7,7 @@ carries its own labels, taxonomy and preprocessing. Nobody hard-codes 224, 384 o
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +20,57 @@ INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 #: Open-set scores the app knows (see ``OPENSET_CONTRACT.md``): ``knn`` is the cosine distance to the
 #: k-th nearest embedding of the reference bank stored in the model file.
 OPEN_SET_METHODS = ("knn",)
+
+
+#: Bounds that keep a card from demanding unbounded memory or time: the model's input side, the resize
+#: side, the number of labels and the size of the card's JSON.
+MAX_INPUT_SIZE = 1024
+MAX_RESIZE_SIZE = 2048
+MAX_LABELS = 100_000
+MAX_CARD_CHARS = 16 << 20
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, not {_short(value)}")
+    return value
+
+
+def _number(value: Any, name: str, low: float, high: float) -> float:
+    """A finite number in ``[low, high]`` (JSON's NaN and Infinity are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, not {_short(value)}")
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} {number} is outside {low:g}..{high:g}")
+    return number
+
+
+def _mapping(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, not {_short(value)}")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _taxon(raw: Any) -> Taxon:
+    entry = _mapping(raw, "each taxon")
+    for key in ("label", "name", "rank", "genus", "family"):
+        if key in entry and not isinstance(entry[key], str):
+            raise ValueError(f"taxon {key} must be text, not {_short(entry[key])}")
+    higher = _mapping(entry.get("higher", {}), "taxon higher ranks")
+    if not all(isinstance(v, str) for v in higher.values()):
+        raise ValueError("taxon higher ranks must be text")
+    return Taxon(**entry)
+
+
+def _short_text(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _optional_int(value: Any, name: str) -> int | None:
@@ -117,43 +169,70 @@ class ModelCard:
     @classmethod
     def from_json(cls, text: str) -> ModelCard:
         """Parse and validate a card; raise :class:`ModelError` with a clear reason when it is unusable."""
+        if len(text) > MAX_CARD_CHARS:
+            raise ModelError(f"the model card is larger than {MAX_CARD_CHARS >> 20} MB")
         try:
             raw = json.loads(text)
         except ValueError as exc:
             raise ModelError(f"the model card is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ModelError("the model card is nested too deeply to be a model card") from None
         return cls.from_dict(raw)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ModelCard:
         if not isinstance(raw, dict):
             raise ModelError("the model card is not a JSON object")
-        fmt = int(raw.get("format", 0))
+        try:
+            fmt = _int(raw.get("format", 0), "format")
+        except ValueError as exc:
+            raise ModelError(f"the model card is malformed ({exc})") from None
         if fmt > CARD_FORMAT:
             raise ModelError(
                 f"the model card has format {fmt}, newer than this shellgui understands ({CARD_FORMAT}); "
                 "update shellgui"
             )
         try:
-            taxa = tuple(Taxon(**t) for t in raw["taxa"])
-            pre = dict(raw["preprocessing"])
-            pre["mean"] = tuple(pre.get("mean", Preprocessing.mean))
-            pre["std"] = tuple(pre.get("std", Preprocessing.std))
+            if not isinstance(raw["taxa"], list) or len(raw["taxa"]) > MAX_LABELS:
+                raise ValueError(f"taxa must be a list of at most {MAX_LABELS} labels")
+            taxa = tuple(_taxon(t) for t in raw["taxa"])
+            pre = dict(_mapping(raw["preprocessing"], "preprocessing"))
+            pre["input_size"] = _int(pre.get("input_size"), "input_size")
+            pre["resize_size"] = _int(pre.get("resize_size"), "resize_size")
+            for key in ("mean", "std"):
+                values = pre.get(key, getattr(Preprocessing, key))
+                if not isinstance(values, (list, tuple)):
+                    raise ValueError(f"{key} must be a list of three numbers")
+                pre[key] = tuple(_number(v, key, -1e3, 1e3) for v in values)
+            if not isinstance(pre.get("normalize_in_graph", False), bool):
+                raise ValueError("normalize_in_graph must be true or false")
+            thresholds = _mapping(raw.get("thresholds", {}), "thresholds")
+            metrics = _mapping(raw.get("metrics", {}), "metrics")
             card = cls(
                 name=str(raw["name"]),
                 version=str(raw["version"]),
                 taxa=taxa,
                 preprocessing=Preprocessing(**pre),
-                temperature=float(raw.get("temperature", 1.0)),
-                thresholds={k: float(v) for k, v in raw.get("thresholds", {}).items()},
-                metrics={k: float(v) for k, v in raw.get("metrics", {}).items()},
-                provenance=dict(raw.get("provenance", {})),
-                ood_logit_floor=None if raw.get("ood_logit_floor") is None else float(raw["ood_logit_floor"]),
+                temperature=_number(raw.get("temperature", 1.0), "temperature", 1e-3, 1e3),
+                thresholds={k: _number(v, f"threshold {k}", 0.0, 1.0) for k, v in thresholds.items()},
+                # A metric is only shown: one that is not a finite number is left out, not fatal.
+                metrics={
+                    k: float(v)
+                    for k, v in metrics.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                },
+                provenance=dict(_mapping(raw.get("provenance", {}), "provenance")),
+                ood_logit_floor=None
+                if raw.get("ood_logit_floor") is None
+                else _number(raw["ood_logit_floor"], "ood_logit_floor", -1e6, 1e6),
                 embedding_size=_optional_int(raw.get("embedding_size"), "embedding_size"),
                 open_set=None if raw.get("open_set") is None else dict(raw["open_set"]),
                 format=fmt or CARD_FORMAT,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"the model card is incomplete or malformed ({exc!r})") from None
+        except KeyError as exc:
+            raise ModelError(f"the model card is incomplete (no {exc})") from None
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"the model card is malformed ({_short_text(exc)})") from None
         card.check()
         return card
 
@@ -164,7 +243,7 @@ class ModelCard:
         if len(set(self.labels)) != len(self.labels):
             raise ModelError("the model card lists the same label twice")
         p = self.preprocessing
-        if p.input_size < 8 or p.resize_size < p.input_size:
+        if not 8 <= p.input_size <= MAX_INPUT_SIZE or not p.input_size <= p.resize_size <= MAX_RESIZE_SIZE:
             raise ModelError(
                 f"the model card's input size {p.input_size} / resize {p.resize_size} is invalid"
             )

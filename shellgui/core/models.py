@@ -11,6 +11,7 @@ from shellgui.core import paths
 from shellgui.core.atomic import atomic_path
 from shellgui.core.errors import ModelError
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
+from shellgui.core.text import one_line
 
 DEFAULT_MODEL_FILE = "default.onnx"
 
@@ -30,6 +31,28 @@ class InstalledModel:
             return f"{self.path.name} (unusable: {self.problem})"
         origin = "bundled default" if self.bundled else "installed"
         return f"{self.card.name} {self.card.version} ({origin})"
+
+
+def open_set_words(card: ModelCard) -> str:
+    """One line for the card viewer and ``shellgui models``: can this model say "I don't know this"?"""
+    if card.embedding_size is None:
+        return (
+            "no embedding output: this model cannot tell a photo unlike anything it learned from, "
+            "nor find similar specimens (retrain with shellgui-train)"
+        )
+    if card.open_set is None:
+        return (
+            f"{card.embedding_size}-value embedding (similar specimens), but no open-set threshold: "
+            "it cannot say 'not something this model knows'"
+        )
+    params = card.open_set
+    photos = params.get("bank_photos") or params.get("bank_size") or "its"
+    retention = params.get("retention")
+    kept = f", keeping {float(retention):.0%} of known photos" if retention else ""
+    return (
+        f"open set: k-NN (k={params['k']}) on the embeddings of {photos} training photos; "
+        f"cosine distance above {float(params['threshold']):.3g} is 'not something this model knows'{kept}"
+    )
 
 
 def bundled_model_path() -> Path:
@@ -82,27 +105,52 @@ def installed_models() -> list[InstalledModel]:
         try:
             found.append(InstalledModel(path, bundled, read_card_from_file(path)))
         except ModelError as exc:
-            found.append(InstalledModel(path, bundled, None, str(exc).split(": ", 1)[-1]))
+            found.append(InstalledModel(path, bundled, None, one_line(str(exc).split(": ", 1)[-1])))
+        except Exception as exc:  # one bad file never hides the others (or the bundled model)
+            problem = f"cannot be read ({type(exc).__name__}: {one_line(exc)[:120]})"
+            found.append(InstalledModel(path, bundled, None, problem))
     return found
 
 
 def resolve_model(choice: str | None) -> Path:
-    """The model to use: an explicit path or installed file name, else the bundled default."""
+    """The model to use; the bundled default when ``choice`` is empty.
+
+    Args:
+        choice: a path, a file name in the models folder (``.onnx`` may be left out), or the name and
+            version ``shellgui models`` lists (``"shellgui-zhang8 1.1"``; the name alone when only one
+            version is installed).
+    """
     if choice:
         path = Path(choice).expanduser()
         if path.exists():
             return path
         user = paths.models_dir() / choice
-        for candidate in (user, user.with_suffix(".onnx")):
-            if candidate.exists():
+        for candidate in (user, user.parent / f"{user.name}.onnx"):  # not with_suffix: "model-1.1"
+            if candidate.is_file():
                 return candidate
-        raise ModelError(f"{choice}: model file not found (see 'shellgui models' for installed models)")
+        return _model_by_card(choice)
     default = bundled_model_path()
     if not default.exists():
         raise ModelError(
             f"the bundled default model is missing ({default}); reinstall shellgui or pass --model"
         )
     return default
+
+
+def _model_by_card(choice: str) -> Path:
+    """The installed model whose card has this name and version (or this name, when it is unique)."""
+    wanted = " ".join(choice.split())
+    models = [m for m in installed_models() if m.card is not None]
+    exact = [m for m in models if m.card and f"{m.card.name} {m.card.version}" == wanted]
+    named = [m for m in models if m.card and m.card.name == wanted]
+    if exact or len(named) == 1:
+        return (exact or named)[0].path
+    if named:
+        versions = ", ".join(m.card.version for m in named if m.card)
+        raise ModelError(f"{choice}: several versions are installed ({versions}); add the version")
+    raise ModelError(
+        f"{choice}: model file not found, nor an installed model by that name (see 'shellgui models')"
+    )
 
 
 def install_model(source: Path, name: str | None = None) -> Path:

@@ -32,6 +32,11 @@ def config_dir() -> Path:
     return _base("config")
 
 
+def cache_dir() -> Path:
+    """Files shellgui can rebuild (similar-specimen search indexes)."""
+    return _base("cache")
+
+
 def models_dir() -> Path:
     """Folder where ``shellgui-train --install`` puts models and ``shellgui models`` finds them."""
     return data_dir() / "models"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_type_hints
 
@@ -27,9 +27,12 @@ PROVIDER_CHOICES = ("auto", "cuda", "cpu")
 SCHEMA_VERSION = 1
 #: A settings file larger than this is not one shellgui wrote.
 MAX_FILE_BYTES = 1 << 20
+#: How many recently catalogued folders the Batch tab offers.
+RECENT_FOLDERS = 8
 
 _Text = Annotated[str, msgspec.Meta(max_length=4096)]
 _Name = Annotated[str, msgspec.Meta(max_length=200)]
+_Folders = Annotated[list[_Text], msgspec.Meta(max_length=RECENT_FOLDERS)]
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Settings:
             the photo's file name, and stays empty while it is unset (a local path means nothing to GBIF).
         dataset_title: the title of exported Darwin Core archives (``eml.xml``).
         dataset_license: the licence of exported data, a URL (GBIF accepts CC0, CC BY and CC BY-NC).
+        recent_folders: folders catalogued lately, newest first (at most :data:`RECENT_FOLDERS`).
         schema_version: the layout of the settings file.
     """
 
@@ -60,6 +64,9 @@ class Settings:
     media_base_url: _Text = ""
     dataset_title: _Name = "Shell specimens catalogued with shellgui"
     dataset_license: _Text = "http://creativecommons.org/licenses/by/4.0/legalcode"
+    recent_folders: Annotated[list[_Text], msgspec.Meta(max_length=RECENT_FOLDERS)] = field(
+        default_factory=list
+    )
     schema_version: int = SCHEMA_VERSION
 
     @staticmethod
@@ -78,7 +85,7 @@ class Settings:
             raw = msgspec.json.decode(path.read_bytes())
         except FileNotFoundError:
             return cls()
-        except (OSError, msgspec.DecodeError) as exc:
+        except (OSError, msgspec.DecodeError, RecursionError) as exc:
             log.warning("Ignoring unreadable settings file %s: %s", path, one_line(exc))
             return cls()
         if not isinstance(raw, dict):
@@ -111,6 +118,11 @@ class Settings:
                 "%s was written by a newer shellgui (schema %d); unknown fields are ignored", source, version
             )
         return cls(**values)
+
+    def remember_folder(self, folder: str) -> None:
+        """Put ``folder`` first in :attr:`recent_folders` (no duplicates, the oldest dropped)."""
+        others = [f for f in self.recent_folders if f != folder]
+        self.recent_folders = [folder, *others][:RECENT_FOLDERS]
 
     def save(self) -> None:
         """Write the settings atomically."""

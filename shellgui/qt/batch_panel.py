@@ -8,22 +8,27 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from shellgui.core.batch import DONE, BatchProgress, catalogue_folder, unfinished_run
+from shellgui.core.binding import PhotoBinder
+from shellgui.core.errors import UsageError
 from shellgui.qt.context import AppContext
-from shellgui.qt.workers import GeneratorTask
+from shellgui.qt.workers import GeneratorTask, Task
 
 
 def format_eta(seconds: float | None) -> str:
@@ -54,6 +59,12 @@ class BatchPanel(QWidget):
         self.folder.textChanged.connect(self._describe_folder)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
+        self.recent = QToolButton()
+        self.recent.setText("Recent")
+        self.recent.setToolTip("Folders you catalogued lately")
+        self.recent.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent.setMenu(QMenu(self.recent))
+        self.recent.menu().aboutToShow.connect(self._fill_recent)
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
@@ -65,8 +76,25 @@ class BatchPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.folder, 1)
         top.addWidget(browse)
+        top.addWidget(self.recent)
         top.addWidget(self.start_button)
         top.addWidget(self.cancel_button)
+        self.label_from_folder = QCheckBox("Folder names are the taxa: record them as checked by me")
+        self.label_from_folder.setToolTip(
+            "For a collection sorted into one folder per species (Genus_species): each photo's folder "
+            "name is recorded as a checked identification, checked against the name list"
+        )
+        self.bind = QLineEdit()
+        self.bind.setPlaceholderText(
+            "Bind to catalogued specimens by file name, e.g. MZ-{catalog}_{view}.jpg"
+        )
+        self.bind.setToolTip(
+            "Attach each photo to the existing specimen its name gives (several views each): a template "
+            "with {catalog} and {view}, re:REGEX with (?P<catalog>...), or a CSV of file,catalogNumber"
+        )
+        options = QHBoxLayout()
+        options.addWidget(self.label_from_folder)
+        options.addWidget(self.bind, 1)
         self.hint = QLabel()
         self.hint.setStyleSheet("color: gray")
         self.progress = QProgressBar()
@@ -79,6 +107,7 @@ class BatchPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(options)
         layout.addWidget(self.hint)
         layout.addWidget(self.progress)
         bottom = QHBoxLayout()
@@ -86,6 +115,15 @@ class BatchPanel(QWidget):
         bottom.addWidget(self.review_button)
         layout.addLayout(bottom)
         layout.addWidget(self.table, 1)
+
+    def _fill_recent(self) -> None:
+        menu = self.recent.menu()
+        menu.clear()
+        for folder in self.context.settings.recent_folders:
+            action = menu.addAction(folder)
+            action.triggered.connect(lambda _=False, f=folder: self.folder.setText(f))
+        if menu.isEmpty():
+            menu.addAction("No folder catalogued yet").setEnabled(False)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder to catalogue", self.folder.text())
@@ -119,8 +157,21 @@ class BatchPanel(QWidget):
             return
         if self.task is not None:
             return
+        try:
+            binder = PhotoBinder.parse(self.bind.text().strip()) if self.bind.text().strip() else None
+        except UsageError as exc:
+            self.status.emit(str(exc))
+            return
+        label_by = None
+        if self.label_from_folder.isChecked():
+            label_by = self.context.who(self)
+            if label_by is None:
+                self.status.emit("Not started: folder labels are recorded with your name.")
+                return
         self.table.setRowCount(0)
         settings, catalog = self.context.settings, self.context.catalog
+        settings.remember_folder(str(Path(folder).resolve()))
+        self.context.keep(Task(settings.save))  # a file write (with fsync) stays off the GUI thread
 
         def make(cancel: threading.Event):  # type: ignore[no-untyped-def]
             return catalogue_folder(
@@ -130,6 +181,8 @@ class BatchPanel(QWidget):
                 batch_size=settings.batch_size,
                 cancel=cancel,
                 top_k=settings.top_k,
+                label_by=label_by,
+                bind=binder,
             )
 
         self.task = GeneratorTask(make)
@@ -177,7 +230,9 @@ class BatchPanel(QWidget):
                 result, confidence = item.reason or "", ""
             self.table.setItem(row, 1, QTableWidgetItem(result))
             self.table.setItem(row, 2, QTableWidgetItem(confidence))
-            self.table.setItem(row, 3, QTableWidgetItem(item.status))
+            status = QTableWidgetItem(item.status + (f" · {item.label_note}" if item.label_note else ""))
+            status.setToolTip(item.label_note or "")
+            self.table.setItem(row, 3, status)
         if p.items:
             self.table.scrollToBottom()
         if p.state != "running":

@@ -9,8 +9,9 @@ from PySide6.QtWidgets import QInputDialog, QWidget
 
 from shellgui.core.catalog import Catalog
 from shellgui.core.inference import Classifier
-from shellgui.core.models import resolve_model
+from shellgui.core.models import bundled_model_path, resolve_model
 from shellgui.core.settings import Settings
+from shellgui.core.text import one_line
 from shellgui.qt.workers import QueryRunner, Task, start
 
 
@@ -69,22 +70,42 @@ class AppContext(QObject):
         task.signals.finished.connect(lambda: self._tasks.discard(task))
         return start(task)
 
-    def load_model(self, choice: str | None = None) -> None:
-        """Load a model (a path, an installed name, or the default) on the thread pool."""
+    def load_model(self, choice: str | None = None, remember: bool = False) -> None:
+        """Load a model (a path, an installed name, or the default) on the thread pool.
+
+        With ``remember`` the choice is saved in the settings once the model has loaded. A model that
+        cannot be loaded is never remembered: the app says why and falls back to the bundled model.
+        """
+        wanted = choice if choice is not None else (self.settings.model or None)
         try:
-            path = resolve_model(choice if choice is not None else (self.settings.model or None))
-        except Exception as exc:  # a missing default model must not stop the window
-            self.model_failed.emit(str(exc))
+            path = resolve_model(wanted)
+        except Exception as exc:  # a missing model must not stop the window
+            self._model_error(one_line(exc), wanted)
             return
         self.model_loading.emit(str(path))
         task = Task(Classifier, path, self.settings.provider)
-        task.signals.result.connect(self._model_ready)
-        task.signals.error.connect(self.model_failed.emit)
+        task.signals.result.connect(lambda classifier: self._model_ready(classifier, remember))
+        task.signals.error.connect(lambda message: self._model_error(message, str(path)))
         self.keep(task)
 
-    def _model_ready(self, classifier: Classifier) -> None:
+    def _model_ready(self, classifier: Classifier, remember: bool = False) -> None:
         self.classifier = classifier
+        if remember:
+            self.settings.model = classifier.path
+            self.settings.save()
         self.model_changed.emit(classifier)
+
+    def _model_error(self, message: str, wanted: str | None) -> None:
+        bundled = bundled_model_path()
+        is_bundled = not wanted or (Path(wanted).exists() and Path(wanted).resolve() == bundled.resolve())
+        if is_bundled or not bundled.exists():
+            self.model_failed.emit(message)
+            return
+        if self.settings.model:  # never start on a broken model again
+            self.settings.model = ""
+            self.settings.save()
+        self.model_failed.emit(f"{message}; using the bundled model instead")
+        self.load_model("")
 
     def open_catalog(self, path_or_url: str) -> None:
         """Switch catalogues (raises a ShellguiError on failure, keeping the old one)."""

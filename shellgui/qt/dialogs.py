@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from shellgui import __version__
 from shellgui.core.modelcard import ModelCard
+from shellgui.core.models import open_set_words
 from shellgui.core.settings import PROVIDER_CHOICES, Settings
 
 DATA_ATTRIBUTION = (
@@ -60,12 +61,19 @@ class PreferencesDialog(QDialog):
         row.addWidget(browse)
         self.user = QLineEdit(settings.user_name)
         self.user.setPlaceholderText("recorded as identifiedBy when you check an identification")
+        self.media_url = QLineEdit(settings.media_base_url)
+        self.media_url.setPlaceholderText(
+            "https://… where the photos are published (Darwin Core associatedMedia)"
+        )
+        self.dataset_title = QLineEdit(settings.dataset_title)
         form = QFormLayout()
         form.addRow("Taxa shown", self.top_k)
         form.addRow("Run the model on", self.provider)
         form.addRow("Batch size", self.batch)
         form.addRow("Catalogue", row)
         form.addRow("Your name", self.user)
+        form.addRow("Data set title", self.dataset_title)
+        form.addRow("Photos published at", self.media_url)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -92,6 +100,8 @@ class PreferencesDialog(QDialog):
         settings.batch_size = self.batch.value()
         settings.catalog = self.catalog.text().strip()
         settings.user_name = self.user.text().strip()
+        settings.media_base_url = self.media_url.text().strip()
+        settings.dataset_title = self.dataset_title.text().strip() or settings.dataset_title
 
 
 METRIC_NAMES = {
@@ -131,6 +141,7 @@ def card_html(card: ModelCard, path: str, device: str = "") -> str:
 <b>Training data hash:</b> <code>{e(str(prov.get("training_data_hash", "?"))[:16])}…</code></p>
 <h3>How good it is</h3><table border=0 cellspacing=6>{metrics or "<tr><td>no metrics recorded</td></tr>"}</table>
 <p><b>Calibration:</b> temperature {card.temperature:.3f}; answers are given at a rank only when {e(thresholds)}.</p>
+<p><b>Unknown photos:</b> {e(open_set_words(card))}</p>
 <p><b>Input:</b> {pre.input_size}×{pre.input_size} px (shorter side resized to {pre.resize_size}, {e(pre.interpolation)})</p>
 <h3>{card.num_classes} taxa</h3><table border=0 cellspacing=4><tr><th>Taxon</th><th>Rank</th><th>Family</th></tr>
 {taxa}</table>"""

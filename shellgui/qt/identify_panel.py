@@ -7,16 +7,17 @@ the taxon empty: Accept needs a typed or picked taxon (or "Not identifiable"). C
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QCompleter,
-    QDateEdit,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,13 +38,22 @@ from shellgui.core.catalog.curation import Outcome
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.queries import CataloguedPhoto
+from shellgui.core.dates import collection_date
+from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_paths, record
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
+from shellgui.core.memory import CollectionAnswer, consult_collection
+from shellgui.core.modelcard import ModelCard
+from shellgui.core.taxonomy import WORMS_LSID, NameBackbone, load_backbone
+from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_as_views
+from shellgui.qt import help as help_keys
+from shellgui.qt import theme
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
+from shellgui.qt.similar_view import SimilarView
 from shellgui.qt.workers import Task
 
 
@@ -58,6 +68,8 @@ class IdentifyJob:
     model_line: str = ""
     #: For each result, the specimen its photos already belong to (``None``: not catalogued yet).
     known: list[CataloguedPhoto | None] = field(default_factory=list)
+    #: What the catalogue says about each result (similar specimens, few-shot candidates).
+    memories: list[CollectionAnswer | None] = field(default_factory=list)
 
 
 def run_identify(
@@ -77,6 +89,14 @@ def run_identify(
     )
 
 
+def consult_job(classifier: Classifier, catalog: Catalog, job: IdentifyJob) -> list[CollectionAnswer | None]:
+    """What the catalogue says about each result (a second task: the answer never waits for it)."""
+    return [
+        consult_collection(catalog, classifier, r.prediction, k.specimen_id if k else None)
+        for r, k in zip(job.results, job.known)
+    ]
+
+
 def save_record(
     catalog: Catalog,
     classifier: Classifier,
@@ -94,11 +114,54 @@ def save_record(
     return done, queries.find_catalogued_paths(catalog, result.paths)
 
 
+def describe_name(backbone: NameBackbone | None, typed: str) -> str:
+    """The line under the taxon field: what the name backbone says about the typed name."""
+    if backbone is None or not typed.strip() or typed.strip().lower() == "not identifiable":
+        return ""
+    check = backbone.check(typed)
+    if not check.known:
+        return "⚠ not in the name list: it will be recorded as typed and marked unchecked"
+    worms = check.name_id.removeprefix(WORMS_LSID) if check.name_id.startswith(WORMS_LSID) else ""
+    where = "".join(f" · {v}" for v in (check.family, f"WoRMS {worms}" if worms else "") if v)
+    if check.note:
+        return f"→ will be recorded as {check.name} (the typed name is a {check.status}){where}"
+    return f"✓ {check.status} name{where}"
+
+
 def describe_results(results: Sequence[Identified]) -> str:
     photos = sum(len(r.paths) for r in results)
     if len(results) == 1 and photos > 1:
         return f"1 specimen from {photos} photos"
     return f"{len(results)} photo{'s' if len(results) > 1 else ''}"
+
+
+def drop_hint(card: ModelCard | None) -> str:
+    """The empty preview: what to do, and what the loaded model knows and where it stops."""
+    do = (
+        "<p style='font-size:15pt'><b>Drop photos of shells here</b></p>"
+        "<p>or paste one (Ctrl+V), or File ▸ Open (Ctrl+O).<br>"
+        "Drop a folder to catalogue every photo in it. Help: F1.</p>"
+    )
+    if card is None:
+        return do + "<p><i>The model is loading…</i></p>"
+    names = sorted(t.name for t in card.taxa)
+    shown = ", ".join(f"<i>{n}</i>" for n in names[:6]) + (
+        f" and {len(names) - 6} more" if len(names) > 6 else ""
+    )
+    refuses = (
+        "says when a photo looks unlike everything it learned from"
+        if card.open_set
+        else "cannot tell a shell it never saw from one it knows: check answers outside this list"
+    )
+    return do + (
+        f"<p>Model <b>{html.escape(card.name)} {html.escape(card.version)}</b> knows "
+        f"<b>{card.num_classes} taxa</b>: {shown}.<br>"
+        f"It names nothing else; it {refuses}.</p>"
+    )
+
+
+#: How the dropped list marks what is already recorded.
+RECORDED_MARK = "✓ "
 
 
 class IdentifyPanel(QWidget):
@@ -115,16 +178,29 @@ class IdentifyPanel(QWidget):
         self.items.setMaximumWidth(260)
         self.items.currentRowChanged.connect(self._show_item)
         self.preview = PhotoView()
-        self.together = QCheckBox("Photos dropped together are views of one specimen")
-        self.together.setChecked(True)
+        self.preview.placeholder.setText(drop_hint(None))
+        self.together = QComboBox()
+        self.together.setToolTip(
+            "Photos dropped together are separate specimens unless their names say they are views of one\n"
+            "(MZ-1187_A.jpg + MZ-1187_B.jpg, cowrie-dorsal.jpg + cowrie-ventral.jpg), or you choose always"
+        )
+        for text, choice in (
+            ("Separate specimens", VIEWS_NEVER),
+            ("Views of one specimen when names say so", VIEWS_BY_NAME),
+            ("Always views of one specimen", VIEWS_ALWAYS),
+        ):
+            self.together.addItem(text, choice)
+        self.together.setCurrentIndex(1)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setMaximumHeight(10)
         self.busy.hide()
         self.errors = QLabel()
-        self.errors.setStyleSheet("color: #b3261e")
+        self.errors.setStyleSheet(f"color: {theme.colour('error')}")
         self.errors.setWordWrap(True)
         self.results = ResultsView()
+        self.similar = SimilarView()
+        self.similar.hide()
         self.results.alternative_chosen.connect(self._choose)
         self.known_banner = QLabel()
         self.known_banner.setWordWrap(True)
@@ -132,6 +208,10 @@ class IdentifyPanel(QWidget):
             "background: #fff4ce; color: #4a3b00; border: 1px solid #e0c45c; padding: 6px; border-radius: 4px"
         )
         self.known_banner.hide()
+        self.view_warning = QLabel()
+        self.view_warning.setWordWrap(True)
+        self.view_warning.setStyleSheet(self.known_banner.styleSheet())
+        self.view_warning.hide()
         self.undo_stack: list[int] = []
         self.record_enabled = False
 
@@ -161,6 +241,7 @@ class IdentifyPanel(QWidget):
             button.clicked.connect(slot)
             zoom.addWidget(button)
         zoom.addStretch(1)
+        zoom.addWidget(QLabel("Photos dropped together:"))
         zoom.addWidget(self.together)
         centre_layout.addLayout(zoom)
         centre_layout.addWidget(self.busy)
@@ -170,6 +251,8 @@ class IdentifyPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.results, 1)
+        right_layout.addWidget(self.view_warning)
+        right_layout.addWidget(self.similar)
         right_layout.addWidget(self.known_banner)
         right_layout.addWidget(self._record_box())
 
@@ -179,8 +262,15 @@ class IdentifyPanel(QWidget):
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self.backbone: NameBackbone | None = None
         self._set_record_enabled(False)
         context.model_changed.connect(self._model_changed)
+        accept = QShortcut(QKeySequence(help_keys.ACCEPT), self)
+        accept.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        accept.activated.connect(self._accept_key)
+        names = Task(load_backbone)
+        names.signals.result.connect(self._names_ready)
+        context.keep(names)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.undo_last)
@@ -189,25 +279,39 @@ class IdentifyPanel(QWidget):
         box = QGroupBox("Record")
         form = QFormLayout(box)
         self.taxon = QLineEdit()
-        self.taxon.setPlaceholderText("taxon (type to search the model's taxa)")
+        self.taxon.setPlaceholderText("taxon (type to search the model's taxa and the name list)")
         self.taxon.textChanged.connect(self._taxon_changed)
+        self.name_status = QLabel()
+        self.name_status.setWordWrap(True)
+        self.taxon.textChanged.connect(
+            lambda text: self.name_status.setText(describe_name(self.backbone, text))
+        )
         self.catalog_number = QLineEdit()
         self.locality = QLineEdit()
         self.collector = QLineEdit()
-        self.collected_on = QDateEdit()
-        self.collected_on.setCalendarPopup(True)
-        self.collected_on.setDisplayFormat("yyyy-MM-dd")
-        self.collected_on.setSpecialValueText("unknown")
-        self.collected_on.setMinimumDate(QDate(1700, 1, 1))
-        self.collected_on.setDate(self.collected_on.minimumDate())
+        self.collected_on = QLineEdit()
+        self.collected_on.setPlaceholderText("2019, 2019-05 or 2019-05-14 (as much as you know)")
+        self.collected_on.textChanged.connect(self._check_date)
         self.notes = QPlainTextEdit()
         self.notes.setMaximumHeight(60)
+        # Only what the curator ticks carries over to the next specimen; the catalogue number never does.
+        self.keep: dict[str, QCheckBox] = {}
         form.addRow("Taxon", self.taxon)
+        form.addRow("", self.name_status)
         form.addRow("Catalogue no.", self.catalog_number)
-        form.addRow("Locality", self.locality)
-        form.addRow("Collector", self.collector)
-        form.addRow("Date collected", self.collected_on)
-        form.addRow("Notes", self.notes)
+        for label, name, widget in (
+            ("Locality", "locality", self.locality),
+            ("Collector", "collector", self.collector),
+            ("Date collected", "collected_on", self.collected_on),
+            ("Notes", "notes", self.notes),
+        ):
+            keep = QCheckBox("keep")
+            keep.setToolTip(f"Keep this {label.lower()} for the next specimen")
+            self.keep[name] = keep
+            row = QHBoxLayout()
+            row.addWidget(widget, 1)
+            row.addWidget(keep, 0, Qt.AlignmentFlag.AlignTop)
+            form.addRow(label, row)
         buttons = QHBoxLayout()
         self.accept_button = QPushButton("Accept")
         self.accept_button.setDefault(True)
@@ -226,6 +330,11 @@ class IdentifyPanel(QWidget):
         form.addRow(buttons)
         return box
 
+    def _accept_key(self) -> None:
+        """Ctrl+Return: Accept, only when Accept is possible (a decided taxon in the form)."""
+        if self.accept_button.isEnabled():
+            self.accept_button.click()
+
     def _set_record_enabled(self, enabled: bool) -> None:
         self.record_enabled = enabled
         for w in (self.save_button, self.not_identifiable_button):
@@ -237,7 +346,20 @@ class IdentifyPanel(QWidget):
         self.accept_button.setEnabled(self.record_enabled and bool(self.taxon.text().strip()))
 
     def _model_changed(self, classifier: Classifier) -> None:
-        completer = QCompleter(sorted(t.name for t in classifier.card.taxa), self)
+        self.preview.placeholder.setText(drop_hint(classifier.card))
+        self._set_completer()
+
+    def _names_ready(self, backbone: NameBackbone) -> None:
+        self.backbone = backbone
+        self._set_completer()
+        self.name_status.setText(describe_name(backbone, self.taxon.text()))
+
+    def _set_completer(self) -> None:
+        """Complete from the model's taxa and the name backbone (accepted names and synonyms)."""
+        names = set(self.backbone.names() if self.backbone else ())
+        if self.context.classifier is not None:
+            names.update(t.name for t in self.context.classifier.card.taxa)
+        completer = QCompleter(sorted(names), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.taxon.setCompleter(completer)
@@ -254,7 +376,7 @@ class IdentifyPanel(QWidget):
         self.errors.clear()
         self.results.clear("Identifying…")
         self._set_record_enabled(False)
-        together = self.together.isChecked() and len(paths) > 1
+        together = fuse_as_views(paths, self.together.currentData())
         task = Task(
             run_identify, classifier, self.context.catalog, list(paths), together, self.context.settings.top_k
         )
@@ -270,12 +392,18 @@ class IdentifyPanel(QWidget):
 
     def _show_job(self, job: IdentifyJob) -> None:
         self.job = job
+        classifier = self.context.classifier
+        if classifier is not None and classifier.has_embedding and job.results:
+            task = Task(consult_job, classifier, self.context.catalog, job)
+            task.signals.result.connect(lambda memories: self._show_memories(job, memories))
+            self.context.keep(task)
         self.items.clear()
         for result in job.results:
             label = Path(result.paths[0]).name
             if len(result.paths) > 1:
                 label += f"\n+ {len(result.paths) - 1} more view{'s' if len(result.paths) > 2 else ''}"
-            item = QListWidgetItem(f"{label}\n→ {result.prediction.taxon or 'uncertain'}")
+            answer = result.prediction.taxon or ("not known" if result.prediction.not_known else "uncertain")
+            item = QListWidgetItem(f"{label}\n→ {answer}")
             item.setToolTip("\n".join(result.paths))
             self.items.addItem(item)
         self.errors.setText("\n".join(job.errors))
@@ -288,6 +416,24 @@ class IdentifyPanel(QWidget):
         else:
             self.results.clear("None of the dropped files is a readable photo.")
             self.preview.set_image(None)
+
+    def _show_memories(self, job: IdentifyJob, memories: list[CollectionAnswer | None]) -> None:
+        if job is not self.job:
+            return  # a newer drop replaced it
+        job.memories = memories
+        self._show_memory(self.items.currentRow())
+
+    def _show_memory(self, row: int) -> None:
+        job = self.job
+        classifier = self.context.classifier
+        if job is None or classifier is None or not classifier.has_embedding:
+            self.similar.hide()
+            return
+        self.similar.show()
+        if row < len(job.memories):
+            self.similar.show_answer(job.memories[row])
+        else:
+            self.similar.clear("Looking for similar specimens in your catalogue…")
 
     def current(self) -> Identified | None:
         row = self.items.currentRow()
@@ -308,6 +454,9 @@ class IdentifyPanel(QWidget):
         self.next_view.setText(f"Next view (1 of {len(result.paths)})")
         self.preview.set_image(self.job.previews.get(result.paths[0]))
         self.results.show_prediction(result.prediction, self.job.model_line)
+        self._show_memory(row)
+        self.view_warning.setText(f"<b>{result.warning}</b>" if result.warning else "")
+        self.view_warning.setVisible(bool(result.warning))
         self._show_known(self.current_known())
         known = self.current_known()
         checked = known.current if known is not None else None
@@ -327,9 +476,7 @@ class IdentifyPanel(QWidget):
         if known is None:
             self.known_banner.hide()
             self.accept_button.setText("Accept")
-            # A new specimen: its own number and notes; locality and collector stay for a series.
-            self.catalog_number.clear()
-            self.notes.clear()
+            self._new_specimen_form()
             return
         self.known_banner.setText(
             f"<b>This photo is {known.describe}.</b> Saving adds to that specimen; "
@@ -341,8 +488,30 @@ class IdentifyPanel(QWidget):
         self.locality.setText(known.fields.get("locality") or "")
         self.collector.setText(known.fields.get("collector") or "")
         self.notes.setPlainText(known.fields.get("notes") or "")
-        date = QDate.fromString(known.fields.get("collected_on") or "", "yyyy-MM-dd")
-        self.collected_on.setDate(date if date.isValid() else self.collected_on.minimumDate())
+        self.collected_on.setText(known.fields.get("collected_on") or "")
+
+    def _new_specimen_form(self) -> None:
+        """A specimen not in the catalogue yet: an empty form, but for the fields marked "keep"."""
+        self.catalog_number.clear()
+        for name, widget in (
+            ("locality", self.locality),
+            ("collector", self.collector),
+            ("collected_on", self.collected_on),
+            ("notes", self.notes),
+        ):
+            if not self.keep[name].isChecked():
+                widget.clear()
+
+    def _check_date(self) -> None:
+        """The same validator as the catalogue's, as the curator types: a red frame and the reason."""
+        try:
+            collection_date(self.collected_on.text())
+        except ShellguiError as exc:
+            self.collected_on.setStyleSheet(f"border: 2px solid {theme.colour('error')}")
+            self.collected_on.setToolTip(str(exc))
+        else:
+            self.collected_on.setStyleSheet("")
+            self.collected_on.setToolTip("Year, year-month or a full date: as much as you know")
 
     def _next_view(self) -> None:
         result = self.current()
@@ -357,12 +526,11 @@ class IdentifyPanel(QWidget):
 
     # -- record ------------------------------------------------------------------------------------
     def form_fields(self) -> dict[str, str | None]:
-        date = self.collected_on.date()
         return {
             "catalog_number": self.catalog_number.text().strip() or None,
             "locality": self.locality.text().strip() or None,
             "collector": self.collector.text().strip() or None,
-            "collected_on": None if date == self.collected_on.minimumDate() else date.toString("yyyy-MM-dd"),
+            "collected_on": self.collected_on.text().strip() or None,
             "notes": self.notes.toPlainText().strip() or None,
         }
 
@@ -377,7 +545,7 @@ class IdentifyPanel(QWidget):
                 decision = (
                     Decision.not_identifiable()
                     if not_identifiable
-                    else Decision.named(self.taxon.text(), result.prediction)
+                    else checked_decision(self.taxon.text(), result.prediction, backbone=self.backbone)[0]
                 )
             except UndecidedError as exc:
                 self.status.emit(str(exc))
@@ -417,8 +585,24 @@ class IdentifyPanel(QWidget):
             if row == self.items.currentRow():
                 self._show_known(known)
         self._set_record_enabled(True)
+        self._mark_recorded(row, done.specimen_id)
         self.context.catalog_changed.emit()
         self.recorded.emit(done.specimen_id)
+
+    def _mark_recorded(self, row: int, specimen_id: int) -> None:
+        """Tick the item in the dropped list, then move on to the next one not recorded yet."""
+        item = self.items.item(row)
+        if item is None:
+            return
+        if not item.text().startswith(RECORDED_MARK):
+            item.setText(RECORDED_MARK + item.text())
+        item.setToolTip(f"recorded as specimen {specimen_id}\n" + item.toolTip())
+        if row != self.items.currentRow():
+            return
+        for other in [*range(row + 1, self.items.count()), *range(0, row)]:
+            if not self.items.item(other).text().startswith(RECORDED_MARK):
+                self.items.setCurrentRow(other)
+                return
 
     def _save_failed(self, message: str) -> None:
         self._set_record_enabled(True)

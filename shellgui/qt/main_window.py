@@ -16,12 +16,17 @@ from shellgui.core.imaging import PHOTO_EXTENSIONS
 from shellgui.core.inference import Classifier
 from shellgui.core.modelcard import ModelCard
 from shellgui.core.models import installed_models
+from shellgui.core.text import one_line
+from shellgui.qt import help as keys
+from shellgui.qt import theme
 from shellgui.qt.audit_dialog import AuditLogDialog
 from shellgui.qt.batch_panel import BatchPanel
 from shellgui.qt.catalogue_panel import CataloguePanel
 from shellgui.qt.context import AppContext
 from shellgui.qt.dialogs import PreferencesDialog, show_about, show_card
+from shellgui.qt.help import show_help
 from shellgui.qt.identify_panel import IdentifyPanel
+from shellgui.qt.import_dialog import ImportDialog
 from shellgui.qt.review_panel import ReviewPanel
 from shellgui.qt.workers import Task
 
@@ -41,6 +46,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.context = context
         self.setWindowTitle("shellgui — shell identification and catalogue")
+        self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
         self.identify_panel = IdentifyPanel(context)
         self.catalogue_panel = CataloguePanel(context)
@@ -68,25 +74,35 @@ class MainWindow(QMainWindow):
     # -- menus -------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Open photos…", self.open_photos, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "&Paste photo", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(file_menu, "&Open photos…", self.open_photos, keys.OPEN)
+        self._action(file_menu, "&Paste photo", self.paste, keys.PASTE)
         self._action(file_menu, "Catalogue a &folder…", lambda: self.tabs.setCurrentWidget(self.batch_panel))
         file_menu.addSeparator()
-        self._action(file_menu, "Export &CSV…", lambda: self.export("csv"))
-        self._action(file_menu, "Export &Darwin Core archive…", lambda: self.export("dwc"))
+        self._action(file_menu, "&Import records…", self.import_records)
+        self._action(file_menu, "Export &CSV…", lambda: self.export("csv"), keys.EXPORT_CSV)
+        self._action(file_menu, "Export &Darwin Core archive…", lambda: self.export("dwc"), keys.EXPORT_DWC)
         file_menu.addSeparator()
         self._action(file_menu, "Audit &log…", lambda: AuditLogDialog(self.context, self).exec())
-        self._action(file_menu, "P&references…", self.preferences, QKeySequence.StandardKey.Preferences)
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "P&references…", self.preferences, keys.PREFERENCES)
+        self._action(file_menu, "&Quit", self.close, keys.QUIT)
+        view_menu = self.menuBar().addMenu("&View")
+        for index, key in enumerate(keys.TABS):
+            self._action(
+                view_menu,
+                self.tabs.tabText(index),
+                lambda _=False, i=index: self.tabs.setCurrentIndex(i),
+                key,
+            )
         self.models_menu = self.menuBar().addMenu("&Models")
         self.models_menu.aboutToShow.connect(self._fill_models_menu)
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "shellgui &help", lambda: show_help(self), keys.HELP)
         self._action(help_menu, "&About shellgui", lambda: show_about(self, self._card()))
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(shortcut)
+            action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
@@ -111,9 +127,8 @@ class MainWindow(QMainWindow):
         card_action.setEnabled(self.context.classifier is not None)
 
     def choose_model(self, path: str) -> None:
-        self.context.settings.model = path
-        self.context.settings.save()
-        self.context.load_model(path)
+        """Switch to a model; it is remembered only once it has loaded."""
+        self.context.load_model(path, remember=True)
 
     def _open_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model", "", "ONNX models (*.onnx)")
@@ -139,7 +154,7 @@ class MainWindow(QMainWindow):
     def _model_failed(self, message: str) -> None:
         self.model_label.setText("Model: none")
         QMessageBox.warning(
-            self, "Model not loaded", f"{message}\n\nChoose another model in the Models menu."
+            self, "Model not loaded", f"{one_line(message)}\n\nChoose another model in the Models menu."
         )
 
     def _tab_changed(self, index: int) -> None:
@@ -150,7 +165,9 @@ class MainWindow(QMainWindow):
             self.review_panel.load(self.review_panel.run_id)
 
     def review_run(self, run_id: int) -> None:
-        self.review_panel.run_id = run_id or None
+        self.review_panel.show_run(run_id)
+        if self.tabs.currentWidget() is self.review_panel:
+            self.review_panel.load()
         self.tabs.setCurrentWidget(self.review_panel)
 
     # -- photos in ---------------------------------------------------------------------------------
@@ -199,12 +216,26 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export catalogue", f"shellgui-export{suffix}", kind)
         if not path:
             return
+        from shellgui.core.dwc import options_from_settings
         from shellgui.core.export import export
 
-        task = Task(export, self.context.catalog, fmt, path)
+        options = options_from_settings(self.context.settings) if fmt == "dwc" else None
+        task = Task(export, self.context.catalog, fmt, path, options)
         task.signals.result.connect(lambda n: self.show_status(f"Exported {n} specimens to {path}"))
         task.signals.error.connect(lambda m: QMessageBox.warning(self, "Export failed", m))
         self.context.keep(task)
+
+    def import_records(self) -> None:
+        """File ▸ Import records…: a spreadsheet or a Darwin Core archive, with its mapping and a dry run."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import records", "", "Records (*.csv *.tsv *.txt *.xlsx *.zip);;All files (*)"
+        )
+        if not path:
+            return
+        dialog = ImportDialog(self.context, path, self)
+        dialog.imported.connect(self.show_status)
+        dialog.open()
+        self.import_dialog = dialog
 
     def preferences(self) -> None:
         settings = self.context.settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout
 
 PREVIEW_MAX_SIDE = 2048
 
@@ -37,12 +37,25 @@ class PhotoView(QGraphicsView):
         self.setMinimumSize(320, 240)
         self.setBackgroundBrush(Qt.GlobalColor.darkGray)
         self._fit = True
+        # What to do, shown while there is no photo (the first thing a new user sees).
+        self.placeholder = QLabel()
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setTextFormat(Qt.TextFormat.RichText)
+        self.placeholder.setStyleSheet(
+            "QLabel { color: #f2f2f2; border: 2px dashed #bdbdbd; border-radius: 12px; padding: 24px;"
+            " background: rgba(0, 0, 0, 60); font-size: 11pt }"
+        )
+        overlay = QVBoxLayout(self.viewport())
+        overlay.setContentsMargins(28, 28, 28, 28)
+        overlay.addWidget(self.placeholder)
 
     def set_image(self, image: QImage | None) -> None:
         self._item.setPixmap(
             QPixmap.fromImage(image) if image is not None and not image.isNull() else QPixmap()
         )
         self.scene().setSceneRect(self._item.boundingRect())
+        self.placeholder.setVisible(not self.has_image())
         self.fit()
 
     def has_image(self) -> bool:

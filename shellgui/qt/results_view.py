@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -15,13 +17,24 @@ from PySide6.QtWidgets import (
 )
 
 from shellgui.core.inference.decision import Prediction
-
-CERTAINTY_COLOURS = {"confident": "#1b7f3b", "likely": "#9a6a00"}
-UNCERTAIN_COLOUR = "#b3261e"
+from shellgui.qt import theme
 
 
 def headline_html(prediction: Prediction) -> str:
     """The big line: the decided taxon and how sure the model is, in words a collector uses."""
+    uncertain_colour = theme.colour("error")
+    if prediction.not_known:
+        hint = (
+            f"<br><small>nearest known taxon — a hint, <b>not an identification</b>: "
+            f"<i>{html.escape(prediction.hint)}</i></small>"
+            if prediction.hint
+            else ""
+        )
+        reason = prediction.certainty.split(" — ", 1)[-1]
+        return (
+            f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Not something this model knows</b>"
+            f"</span><br><span style='color:{uncertain_colour}'>{html.escape(reason)}</span>{hint}"
+        )
     if prediction.taxon is None:
         best = prediction.top_k[0]
         why = (
@@ -30,11 +43,11 @@ def headline_html(prediction: Prediction) -> str:
             else "possibly not a taxon this model knows"
         )
         return (
-            f"<span style='color:{UNCERTAIN_COLOUR}; font-size:15pt'><b>Uncertain</b></span><br>"
-            f"<span style='color:{UNCERTAIN_COLOUR}'>{why}</span>"
+            f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Uncertain</b></span><br>"
+            f"<span style='color:{uncertain_colour}'>{why}</span>"
             f"<br><small>best guess: <i>{best.name}</i> ({best.probability:.0%})</small>"
         )
-    colour = CERTAINTY_COLOURS.get(prediction.certainty, "#333")
+    colour = theme.colour(prediction.certainty)
     name = prediction.taxon if prediction.rank == "family" else f"<i>{prediction.taxon}</i>"
     return (
         f"<span style='font-size:15pt'><b>{name}</b></span><br>"

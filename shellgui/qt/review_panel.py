@@ -8,18 +8,23 @@ decision. Every decision is stored as ``ValidatedByHuman`` with the curator's na
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QCompleter,
+    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -27,14 +32,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.catalog import curation, queries
+from shellgui.core.catalog import PREDICTED, curation, queries
+from shellgui.core.catalog.browse import SpecimenFilter, SpecimenSort
 from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
 from shellgui.core.errors import ShellguiError
 from shellgui.core.inference import Classifier
 from shellgui.qt.context import AppContext
+from shellgui.qt.flags_view import FlagsView
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.workers import Task
+
+#: The queue shows this many at a time (the count above it is always the true one).
+REVIEW_PAGE = 500
+THIS_RUN, ALL_UNCHECKED, BELOW = "run", "all", "below"
 
 HELP = (
     "<b>Enter</b> accept a decided answer · <b>1–9</b> pick alternative · <b>T</b> type a taxon · "
@@ -78,26 +89,78 @@ class ReviewPanel(QWidget):
         self.progress = QLabel()
         self.typed = QLineEdit()
         self.typed.setPlaceholderText("T: type a taxon, then Enter")
-        self.undo_stack: list[int] = []
+        self.undo_stack: list[list[int]] = []
+        self.total = 0
+        self.scope = QComboBox()
+        self.scope.addItem("This run", THIS_RUN)
+        self.scope.addItem("All unchecked", ALL_UNCHECKED)
+        self.scope.addItem("Unchecked below a confidence", BELOW)
+        self.scope.setCurrentIndex(1)
+        self.below = QDoubleSpinBox()
+        self.below.setRange(1, 100)
+        self.below.setDecimals(0)
+        self.below.setValue(50)
+        self.below.setSuffix(" %")
+        self.below.setPrefix("below ")
+        self.scope.currentIndexChanged.connect(lambda _i: self.load(self.run_id))
+        self.below.valueChanged.connect(lambda _v: self.load(self.run_id))
+        self.bulk_level = QDoubleSpinBox()
+        self.bulk_level.setRange(50, 100)
+        self.bulk_level.setDecimals(0)
+        self.bulk_level.setValue(95)
+        self.bulk_level.setSuffix(" %")
+        self.bulk_level.setPrefix("≥ ")
+        bulk = QPushButton("Accept all decided answers")
+        bulk.setToolTip(
+            "Accept every decided (not uncertain) answer in this scope at or above the confidence"
+        )
+        bulk.clicked.connect(self.accept_all_decided)
+        buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for text, slot, tip in (
+            ("Accept", self.accept_current, "Enter: accept the model's decided answer (or the typed taxon)"),
+            ("Use alternative", self._pick_selected, "1–9, or click an alternative above, then this"),
+            ("Not identifiable", self.not_identifiable, "N"),
+            ("Skip", self.skip, "S"),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+            self.buttons[text] = button
         context.model_changed.connect(self._model_changed)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.title)
         right_layout.addWidget(self.preview, 1)
-        right_layout.addWidget(QLabel("Alternatives (press the number):"))
+        right_layout.addWidget(QLabel("Alternatives (press the number, or double-click one):"))
         right_layout.addWidget(self.alternatives)
         right_layout.addWidget(self.typed)
+        right_layout.addLayout(buttons)
+        self.alternatives.itemDoubleClicked.connect(lambda item: self.pick(self.alternatives.row(item) + 1))
+        self.flags = FlagsView(context)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.queue, 3)
+        left_layout.addWidget(self.flags, 1)
         splitter = QSplitter()
-        splitter.addWidget(self.queue)
+        splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([460, 900])
         top = QHBoxLayout()
-        top.addWidget(self.help, 1)
-        top.addWidget(self.progress)
+        top.addWidget(QLabel("Review:"))
+        top.addWidget(self.scope)
+        top.addWidget(self.below)
+        top.addWidget(self.progress, 1)
+        top.addWidget(bulk)
+        top.addWidget(self.bulk_level)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.help)
         layout.addWidget(splitter, 1)
         self._shortcuts()
 
@@ -123,9 +186,39 @@ class ReviewPanel(QWidget):
         self.typed.setCompleter(completer)
 
     # -- queue -------------------------------------------------------------------------------------
-    def load(self, run_id: int | None = None) -> None:
+    def current_filter(self) -> SpecimenFilter:
+        scope = self.scope.currentData()
+        if scope == THIS_RUN and self.run_id:
+            return SpecimenFilter(status=PREDICTED, run_id=self.run_id)
+        if scope == BELOW:
+            return SpecimenFilter(status=PREDICTED, max_score=self.below.value() / 100)
+        return SpecimenFilter(status=PREDICTED)
+
+    def show_run(self, run_id: int | None) -> None:
+        """Review one cataloguing run next (``None``: everything unchecked)."""
         self.run_id = run_id or None
-        self.rows = queries.review_queue(self.context.catalog, run_id=self.run_id)
+        self.scope.blockSignals(True)
+        self.scope.setCurrentIndex(self.scope.findData(THIS_RUN if self.run_id else ALL_UNCHECKED))
+        self.scope.blockSignals(False)
+
+    def load(self, run_id: int | None = None) -> None:
+        """Fill the queue for the chosen scope, lowest confidence first (``run_id``: "This run")."""
+        self.run_id = run_id or self.run_id
+        self.scope.model().item(0).setEnabled(bool(self.run_id))  # type: ignore[attr-defined]
+        self.below.setVisible(self.scope.currentData() == BELOW)
+        order = SpecimenSort("score", descending=False)
+        total, rows = queries.catalogue_page(
+            self.context.catalog, self.current_filter(), order, limit=REVIEW_PAGE, count=True
+        )
+        if not rows and self.scope.currentData() == THIS_RUN:
+            everywhere, _ = queries.catalogue_page(
+                self.context.catalog, SpecimenFilter(status=PREDICTED), order, limit=0, count=True
+            )
+            if everywhere:  # the run is done but the catalogue is not: never stay on an empty run
+                self.status.emit(f"Nothing left to review in run {self.run_id}; showing all {everywhere:,}.")
+                self.scope.setCurrentIndex(self.scope.findData(ALL_UNCHECKED))  # reloads
+                return
+        self.total, self.rows = total or 0, rows
         self.queue.setRowCount(0)
         for i, row in enumerate(self.rows):
             self.queue.insertRow(i)
@@ -139,13 +232,13 @@ class ReviewPanel(QWidget):
             self.queue.setCurrentCell(0, 0)
             self.queue.setFocus()
         else:
-            self.title.setText("Nothing to review: every identification has been checked.")
+            self.title.setText("Nothing to review here: every identification in this scope has been checked.")
             self.alternatives.clear()
             self.preview.set_image(None)
 
     def _update_progress(self) -> None:
-        scope = f"run {self.run_id}" if self.run_id else "whole catalogue"
-        self.progress.setText(f"{len(self.rows)} to review ({scope})")
+        shown = f" (the {len(self.rows):,} least confident shown)" if self.total > len(self.rows) else ""
+        self.progress.setText(f"<b>{self.total:,}</b> to review{shown}")
 
     def _show(self, row: int) -> None:
         if not 0 <= row < len(self.rows):
@@ -191,7 +284,8 @@ class ReviewPanel(QWidget):
             self.status.emit(f"Not saved: {describe(exc)}")
             return
         if done.action_id is not None:
-            self.undo_stack.append(done.action_id)
+            self.undo_stack.append([done.action_id])
+        self.total = max(0, self.total - 1)
         self.status.emit(done.summary[:1].upper() + done.summary[1:] + " · Ctrl+Z undoes")
         del self.rows[row]
         self.queue.removeRow(row)
@@ -227,6 +321,47 @@ class ReviewPanel(QWidget):
         alt = self.current.top_k[n - 1]
         self._decide(Decision(str(alt["name"]), str(alt.get("rank", "species")), float(alt["probability"])))  # type: ignore[arg-type]
 
+    def _pick_selected(self) -> None:
+        row = self.alternatives.currentRow()
+        if row < 0:
+            self.status.emit("Click an alternative first (or press its number).")
+            return
+        self.pick(row + 1)
+
+    def accept_all_decided(self) -> None:
+        """Accept every decided answer in this scope at or above the chosen level, after a confirmation."""
+        level = self.bulk_level.value() / 100
+        scope = self.current_filter()
+        candidates, _ = queries.catalogue_page(
+            self.context.catalog,
+            dataclasses.replace(scope, decided=True, min_score=level),
+            limit=0,
+            count=True,
+        )
+        if not candidates:
+            self.status.emit(f"No decided answer at or above {level:.0%} in this scope.")
+            return
+        answer = QMessageBox.question(
+            self,
+            "Accept decided answers",
+            f"Accept {candidates:,} answers the model decided at {level:.0%} or more as checked by you?\n"
+            "Uncertain answers are left for you. Ctrl+Z undoes the whole step.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        by = self.context.who(self)
+        if by is None:
+            return
+        try:
+            done = curation.accept_decided(self.context.catalog, level, by, scope)
+        except ShellguiError as exc:
+            self.status.emit(f"Not saved: {exc}")
+            return
+        self.undo_stack.append([d.action_id for d in done if d.action_id is not None])
+        self.status.emit(f"Accepted {len(done):,} decided answers at or above {level:.0%} · Ctrl+Z undoes")
+        self.load(self.run_id)
+        self.context.catalog_changed.emit()
+
     def not_identifiable(self) -> None:
         self._decide(Decision.not_identifiable())
 
@@ -243,15 +378,19 @@ class ReviewPanel(QWidget):
         by = self.context.who(self)
         if by is None:
             return
-        action_id = self.undo_stack.pop()
-        try:
-            done = curation.undo(self.context.catalog, action_id, by)
-        except ShellguiError as exc:
-            self.status.emit(f"Not undone: {exc}")
+        action_ids = self.undo_stack.pop()
+        undone, refused = curation.undo_many(self.context.catalog, action_ids, by)
+        if refused:
+            self.status.emit(
+                f"Not undone: {refused[0]}" + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else "")
+            )
+        if not undone:
             return
         self.load(self.run_id)
         for i, row in enumerate(self.rows):
-            if row.specimen_id == done.specimen_id:
+            if row.specimen_id == undone[-1].specimen_id:
                 self.queue.setCurrentCell(i, 0)
-        self.status.emit(done.summary[:1].upper() + done.summary[1:] + ".")
+        if not refused:
+            summary = undone[0].summary if len(undone) == 1 else f"undid {len(undone):,} decisions"
+            self.status.emit(summary[:1].upper() + summary[1:] + ".")
         self.context.catalog_changed.emit()

@@ -39,6 +39,7 @@ from shellgui.core.catalog.repository import IdentificationRecord
 from shellgui.core.errors import ShellguiError
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
+from shellgui.qt.similar_view import similar_to_specimen
 from shellgui.qt.specimen_model import status_words
 from shellgui.qt.workers import Task
 
@@ -173,6 +174,8 @@ class SpecimenDialog(QDialog):
         right_layout.addLayout(form)
         right_layout.addWidget(ident_box)
         right_layout.addWidget(tabs, 1)
+        self.similar = similar_to_specimen(context, specimen_id)
+        right_layout.addWidget(self.similar)
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)

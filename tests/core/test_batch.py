@@ -91,11 +91,11 @@ KILL_SCRIPT = textwrap.dedent("""
     from shellgui.core.inference import Classifier
 
     classifier = Classifier(sys.argv[2])
-    slow = classifier.scores
-    def scores(arrays):
+    slow = classifier.run
+    def run(arrays):
         time.sleep(0.15)
         return slow(arrays)
-    classifier.scores = scores
+    classifier.run = run
     for _ in catalogue_folder(Catalog(sys.argv[3]), classifier, sys.argv[1], batch_size=3):
         pass
 """)

@@ -44,3 +44,23 @@ def test_cli_identifies_with_the_default_model(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "shellgui-zhang8" in proc.stdout
+
+
+def test_installed_models_are_chosen_by_name_and_version(tmp_path: Path, shellgui_home: Path) -> None:
+    import pytest
+    from tinymodel import build_tiny_model, tiny_card
+
+    from shellgui.core.errors import ModelError
+    from shellgui.core.models import install_model
+
+    for version in ("1.1", "1.2"):
+        source = build_tiny_model(tmp_path / f"m{version}.onnx", tiny_card(name="snails", version=version))
+        install_model(source)
+    one = install_model(build_tiny_model(tmp_path / "o.onnx", tiny_card(name="beetles", version="2.0.1")))
+    assert resolve_model("snails 1.1").name == "snails-1.1.onnx"
+    assert resolve_model("snails-1.2") == resolve_model("snails 1.2")  # the file name, dotted version
+    assert resolve_model("beetles") == one  # a unique name is enough
+    with pytest.raises(ModelError, match=r"several versions are installed \(1.1, 1.2\)"):
+        resolve_model("snails")
+    with pytest.raises(ModelError, match="model file not found"):
+        resolve_model("snails 9")

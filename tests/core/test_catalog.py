@@ -87,6 +87,7 @@ def test_upgrade_from_first_schema_keeps_data(tmp_path: Path) -> None:
         assert repo.history(s, rows[0].specimen_id)[0].remarks is None
     with catalog.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+        assert conn.execute(text("SELECT count(*) FROM photo_embeddings")).scalar() == 0
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

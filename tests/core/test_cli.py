@@ -170,3 +170,50 @@ def test_identify_records_a_checked_identification_headless(
         "recorded specimen 2: 1 photo, model: uncertain" in lines[1]
     )  # the refused --accept: kept unchecked
     assert "B. Expert: updated specimen 2: checked as Conus textile" in lines[2]
+
+
+def test_export_to_a_folder_or_device_is_one_line(tmp_path: Path) -> None:
+    for target in (".", "/", "/dev/null"):
+        proc = run("export", target, "--format", "dwc", home=tmp_path / "h")
+        assert proc.returncode == 2, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+        assert not list(Path(".").glob(".*.part")) and not list((tmp_path / "h").rglob("*.part"))
+
+
+def test_batch_size_and_top_k_ranges_are_enforced(tmp_path: Path, colour_photos: dict[str, Path]) -> None:
+    for option, value in (
+        ("--batch-size", "0"),
+        ("--batch-size", "100000"),
+        ("--top-k", "0"),
+        ("--top-k", "x"),
+    ):
+        proc = run("identify", str(colour_photos["red"]), option, value, "--no-record", home=tmp_path / "h")
+        assert proc.returncode == 2 and "out of range" in proc.stderr or "not a whole number" in proc.stderr
+    proc = run("catalog", str(tmp_path), "--batch-size", "0", home=tmp_path / "h")
+    assert proc.returncode == 2 and "out of range: give 1 to 256" in proc.stderr
+
+
+def test_identify_streams_many_photos_in_batches(
+    tmp_path: Path, tiny_model: Path, colour_photos: dict[str, Path]
+) -> None:
+    from shellgui.cli import BATCH_SIZES
+    from shellgui.core.identify import BATCH_SIZE_RANGE, identify_in_batches
+    from shellgui.core.inference import Classifier
+
+    assert BATCH_SIZES == BATCH_SIZE_RANGE
+    paths = [colour_photos[c] for c in ("red", "green", "blue", "grey")] * 3 + [tmp_path / "missing.jpg"]
+    batches = list(identify_in_batches(Classifier(tiny_model), paths, batch_size=5))
+    assert [len(photos) for photos, _ in batches] == [5, 5, 2]  # never more than 5 decoded at once
+    assert sum(len(o.results) for _, o in batches) == 12 and len(batches[-1][1].errors) == 1
+    proc = run(
+        "identify",
+        *map(str, paths),
+        "--batch-size",
+        "3",
+        "--no-record",
+        "--model",
+        str(tiny_model),
+        home=tmp_path / "h",
+    )
+    assert proc.returncode == 1 and proc.stdout.count("Redia rubra") >= 3
+    assert len(proc.stderr.strip().splitlines()) == 1

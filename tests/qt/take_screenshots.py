@@ -27,7 +27,7 @@ def main(out: Path) -> int:
     (drawer / "damaged.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
 
     import onnxruntime  # noqa: F401
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QThreadPool, QTimer
+    from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThreadPool, QTimer
     from PySide6.QtWidgets import QApplication
 
     from shellgui.core.catalog import Catalog
@@ -64,6 +64,7 @@ def main(out: Path) -> int:
 
     context.load_model()
     wait(until=lambda: context.classifier is not None)
+    shot("0-start")
     panel = window.identify_panel
     photos = sorted(SHELLS.glob("Bistolida_diauges/*_1_*.jpg"))
     window.identify([str(p) for p in photos])
@@ -106,6 +107,7 @@ def main(out: Path) -> int:
     from shellgui.core.catalog import queries
     from shellgui.qt.audit_dialog import AuditLogDialog
     from shellgui.qt.dialogs import PreferencesDialog
+    from shellgui.qt.help import show_help
     from shellgui.qt.specimen_dialog import SpecimenDialog
 
     specimen = queries.list_specimens(context.catalog, text="MZ-2024")[0].specimen_id
@@ -122,7 +124,50 @@ def main(out: Path) -> int:
     prefs.show()
     shot("7-preferences", prefs)
     prefs.close()
+    help_dialog = show_help(window)
+    shot("8-help", help_dialog)
+    help_dialog.close()
+
+    # The Catalogue tab on a museum-sized catalogue (100,000 synthetic specimens), searched and sorted.
+    sys.path.insert(0, str(ROOT / "tests"))
+    from bigcatalog import build_catalog
+
+    big = build_catalog(home / "museum.sqlite", 100_000)
+    context.use_catalog(big)
+    catalogue = window.catalogue_panel
+    window.tabs.setCurrentWidget(catalogue)
+    catalogue.search.setText("Harpa")
+    wait(until=lambda: not catalogue.model.busy and not catalogue.search_timer.isActive())
+    catalogue.table.horizontalHeader().setSortIndicator(4, Qt.SortOrder.AscendingOrder)
+    wait(until=lambda: not catalogue.model.busy and catalogue.model.sort_by.key == "score")
+    wait(800)  # thumbnails of the rows on screen
+    shot("9-catalogue-100k")
+
+    # A dark desktop theme: the same Identify tab.
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    dark = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#2b2b2b"),
+        (QPalette.ColorRole.WindowText, "#eeeeee"),
+        (QPalette.ColorRole.Base, "#1e1e1e"),
+        (QPalette.ColorRole.AlternateBase, "#2f2f2f"),
+        (QPalette.ColorRole.Text, "#eeeeee"),
+        (QPalette.ColorRole.Button, "#3a3a3a"),
+        (QPalette.ColorRole.ButtonText, "#eeeeee"),
+        (QPalette.ColorRole.Highlight, "#2f6f8f"),
+    ):
+        dark.setColor(role, QColor(colour))
+    app.setPalette(dark)
+    window.tabs.setCurrentWidget(panel)
+    uncertain = sorted(SHELLS.glob("*/*.jpg"))[-1]
+    window.identify([str(uncertain), str(photos[0])])
+    wait(until=lambda: panel.items.count() == 2)
+    panel.items.setCurrentRow(0)
+    shot("10-identify-dark-theme")
     QThreadPool.globalInstance().waitForDone(10000)
+    context.shutdown(10000)
     window.close()
     context.catalog.close()
     shutil.rmtree(home, ignore_errors=True)

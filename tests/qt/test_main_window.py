@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from shellgui.core.catalog import PREDICTED, VALIDATED
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.schema import Identification, Photo
+from shellgui.core.models import bundled_model_path
+from shellgui.core.settings import Settings
 
 
 def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
@@ -58,11 +60,30 @@ def test_several_views_and_a_bad_file(qtbot, window, colour_photos, tmp_path) ->
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"nope")
     panel = window.identify_panel
+    panel.together.setCurrentIndex(panel.together.findData("always"))
     drop(window, [colour_photos["red"], colour_photos["green"], bad])
     qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
     assert panel.items.count() == 1 and "+ 1 more view" in panel.items.item(0).text()
     assert "Rediidae" in panel.results.headline.text()
+    # A red and a green "view" name different taxa, each confidently: the curator is warned.
+    assert panel.view_warning.isVisible() and "disagree" in panel.view_warning.text()
+    assert "red.jpg" in panel.view_warning.text() and "green.jpg" in panel.view_warning.text()
     assert "broken.jpg" in panel.errors.text() and "not a photo" in panel.errors.text()
+
+
+def test_photos_dropped_together_are_separate_unless_named_as_views(
+    qtbot, window, colour_photos, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"], colour_photos["blue"]])  # two shells, not two views
+    qtbot.waitUntil(lambda: panel.items.count() == 2, timeout=10000)
+    assert not panel.view_warning.isVisible()
+    front, back = tmp_path / "MZ-9_dorsal.jpg", tmp_path / "MZ-9_ventral.jpg"
+    Image.open(colour_photos["red"]).save(front)
+    Image.open(colour_photos["red"]).save(back, quality=80)
+    drop(window, [front, back])
+    qtbot.waitUntil(lambda: panel.items.count() == 1, timeout=10000)
+    assert "+ 1 more view" in panel.items.item(0).text() and not panel.view_warning.isVisible()
 
 
 def make_folder(root: Path, n: int) -> Path:
@@ -75,8 +96,8 @@ def make_folder(root: Path, n: int) -> Path:
 
 def slow_model_down(monkeypatch, classifier, seconds: float) -> None:  # type: ignore[no-untyped-def]
     """Make each model run take longer, so a batch lasts long enough to cancel or to watch."""
-    fast = classifier.scores
-    monkeypatch.setattr(classifier, "scores", lambda arrays: (time.sleep(seconds), fast(arrays))[1])
+    fast = classifier.run
+    monkeypatch.setattr(classifier, "run", lambda arrays: (time.sleep(seconds), fast(arrays))[1])
 
 
 def test_batch_cancel_and_resume_catalogues_every_photo_once(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -175,7 +196,30 @@ def test_switching_models(qtbot, window, tmp_path) -> None:  # type: ignore[no-u
             window.choose_model(str(broken))
     finally:
         QMessageBox.warning = original  # type: ignore[assignment]
-    assert shown and "not a usable ONNX model" in shown[0]
+    assert shown and "not a usable ONNX model" in shown[0] and "using the bundled model" in shown[0]
+    qtbot.waitUntil(lambda: window.context.classifier.name != "other-model", timeout=10000)
+    assert window.context.classifier.path == str(bundled_model_path())
+    assert Settings.load().model == ""  # the broken model is not remembered
+
+
+def test_a_broken_model_in_the_settings_falls_back_to_the_bundled_one(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "gone.onnx"
+    broken.write_bytes(b"\x08\x07" * 50)
+    window.context.settings.model = str(broken)
+    window.context.settings.save()
+    shown: list[str] = []
+    from PySide6.QtWidgets import QMessageBox
+
+    original = QMessageBox.warning
+    QMessageBox.warning = lambda *a, **k: shown.append(a[2])  # type: ignore[assignment]
+    try:
+        with qtbot.waitSignal(window.context.model_changed, timeout=20000):
+            window.context.load_model()
+    finally:
+        QMessageBox.warning = original  # type: ignore[assignment]
+    assert window.context.classifier.path == str(bundled_model_path())
+    assert len(shown) == 1 and "\n" not in shown[0].split("\n\n")[0]
+    assert Settings.load().model == ""
 
 
 def test_catalogue_tab_lists_and_filters(qtbot, window, colour_photos) -> None:  # type: ignore[no-untyped-def]
@@ -214,6 +258,7 @@ def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeyp
         dialog.top_k.setValue(3)
         dialog.catalog.setText(str(new_catalog))
         dialog.user.setText("Dr. Shell")
+        dialog.media_url.setText("https://example.org/shells")
         return True
 
     monkeypatch.setattr(mw.PreferencesDialog, "exec", fake_exec)
@@ -221,6 +266,7 @@ def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeyp
         window.preferences()  # the catalogue opens off the GUI thread
     settings = window.context.settings
     assert settings.top_k == 3 and settings.user_name == "Dr. Shell"
+    assert settings.media_base_url == "https://example.org/shells"
     assert window.context.catalog.display_name == str(new_catalog) and new_catalog.exists()
     from shellgui.core.settings import Settings
 
@@ -249,3 +295,63 @@ def test_window_geometry_is_kept_under_shellgui_home(window, shellgui_home: Path
     window.close()
     ini = shellgui_home / "config" / "window.ini"
     assert ini.is_file() and "geometry" in ini.read_text()
+
+
+def test_not_known_answer_and_similar_specimens(qtbot, window, tmp_path, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    from tinymodel import build_open_set_model
+
+    from shellgui.core.identify import identify_paths, record
+    from shellgui.core.inference import Classifier
+    from shellgui.qt.catalogue_panel import SpecimenDialog
+
+    model = build_open_set_model(tmp_path / "openset.onnx")
+    with qtbot.waitSignal(window.context.model_changed, timeout=10000):
+        window.context.load_model(str(model))
+    classifier = window.context.classifier
+    assert isinstance(classifier, Classifier) and classifier.can_refuse
+    photos, outcome = identify_paths(classifier, [colour_photos["red"]])
+    specimen = record(window.context.catalog, classifier, photos, outcome.results[0].prediction).specimen_id
+    panel = window.identify_panel
+    magenta = tmp_path / "magenta.jpg"
+    Image.new("RGB", (64, 48), (230, 20, 230)).save(magenta)
+    drop(window, [magenta])
+    qtbot.waitUntil(lambda: panel.results.prediction is not None, timeout=10000)
+    text = panel.results.headline.text()
+    assert "Not something this model knows" in text and "9 photos this model learned from" in text
+    assert "not an identification" in text and "Redia rubra" in text
+    assert "not known" in panel.items.item(0).text()
+    qtbot.waitUntil(lambda: panel.similar.list.count() == 1, timeout=10000)  # found after the answer
+    assert panel.similar.isVisible()
+    assert "Redia rubra (unchecked)" in panel.similar.list.item(0).text()
+    dialog = SpecimenDialog(window.context, specimen)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "Looking" not in dialog.similar.note.text(), timeout=10000)
+    assert dialog.similar.note.text() == "No catalogued photo to compare with yet."
+
+
+def test_collection_checks_in_the_review_tab(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tinymodel import build_open_set_model
+
+    from shellgui.core.catalog.decisions import Decision
+    from shellgui.core.identify import identify_paths, record
+
+    model = build_open_set_model(tmp_path / "openset.onnx")
+    with qtbot.waitSignal(window.context.model_changed, timeout=10000):
+        window.context.load_model(str(model))
+    classifier = window.context.classifier
+    folder = tmp_path / "reds"
+    folder.mkdir()
+    shades = [(230, 20, 20), (215, 35, 25), (245, 15, 40), (225, 45, 15), (210, 20, 45)]
+    for i, rgb in enumerate(shades):
+        taxon = "Viridia viridis" if i == len(shades) - 1 else "Redia rubra"
+        path = folder / f"r{i}.jpg"
+        Image.new("RGB", (64, 48), rgb).save(path, quality=95)
+        photos, outcome = identify_paths(classifier, [path])
+        prediction = outcome.results[0].prediction
+        decision = Decision.named(taxon, prediction)
+        record(window.context.catalog, classifier, photos, prediction, decision=decision, by="tester")
+    flags = window.review_panel.flags
+    flags.run()
+    qtbot.waitUntil(lambda: flags.list.count() > 0, timeout=20000)
+    texts = [flags.list.item(i).text() for i in range(flags.list.count())]
+    assert any(t.startswith("likely mislabel: checked as Viridia viridis") for t in texts)

@@ -30,7 +30,7 @@ def b0_weights(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_two_stage_training_exports_a_model_the_app_uses(
-    tmp_path: Path, shells: Path, b0_weights: Path, shellgui_home: Path
+    tmp_path: Path, shells: Path, b0_weights: Path, shellgui_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
     code = main(
@@ -47,12 +47,17 @@ def test_two_stage_training_exports_a_model_the_app_uses(
             "--unfreeze",
             "20",
             "--install",
+            "--default",
             "--name",
             "fixture-model",
+            "--version",
+            "1.2.3",
             *SMALL,
         ]
     )
     assert code == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err  # not a terminal: one line per epoch, no progress-bar updates
     for name in (
         "model.onnx",
         "report.md",
@@ -78,6 +83,17 @@ def test_two_stage_training_exports_a_model_the_app_uses(
     card = classifier.card
     assert card.labels == ["Alia_unifasciata", "Bistolida_diauges", "Bolinus_brandaris"]
     assert card.preprocessing.input_size == 64 and card.preprocessing.normalize_in_graph
+    # A pretrained start carries its library's preprocessing (timm tf_efficientnetv2_b0.in1k).
+    assert card.preprocessing.mean == (0.485, 0.456, 0.406) and card.preprocessing.interpolation == "bicubic"
+    assert card.preprocessing.resize_size == round(64 / 0.875)
+    assert card.provenance["preprocessing_source"] == "timm pretrained_cfg tf_efficientnetv2_b0.in1k"
+    from shellgui.core.models import resolve_model
+    from shellgui.core.settings import Settings
+
+    assert Settings.load().model == str(installed[0])  # --default
+    assert (
+        resolve_model("fixture-model 1.2.3") == installed[0]
+    )  # the name and version 'shellgui models' lists
     assert card.provenance["training_data_hash"] and card.temperature > 0
     assert set(card.thresholds) == {"species", "genus", "family"}
     prediction = classifier.identify([open_photo(next(shells.glob("*/*.jpg")))])[0]
@@ -85,7 +101,13 @@ def test_two_stage_training_exports_a_model_the_app_uses(
 
 
 @pytest.mark.slow
-def test_resume_after_interruption(tmp_path: Path, shells: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_after_interruption(
+    tmp_path: Path,
+    shells: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    shellgui_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from shellgui_train.train import Trainer
 
     run = tmp_path / "run"
@@ -99,13 +121,21 @@ def test_resume_after_interruption(tmp_path: Path, shells: Path, monkeypatch: py
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Trainer, "run_epoch", interrupted)
-    assert main([str(shells), "--out", str(run), "--weights", "none", "--epochs", "3", *SMALL]) == 1
+    first = [str(shells), "--out", str(run), "--weights", "none", "--epochs", "3", "--install"]
+    assert main([*first, "--name", "resumed-model", "--version", "7", *SMALL]) == 1
     assert (run / "checkpoint.pt").exists() and not (run / "model.onnx").exists()
     monkeypatch.setattr(Trainer, "run_epoch", original)
-    assert main(["--resume", str(run)]) == 0
+    assert main(["--resume", str(run), "--lr", "0.1"]) == 1  # the recipe cannot change
+    assert "part of the recipe" in capsys.readouterr().err
+    assert main(["--resume", str(run), "--threads", "1"]) == 0
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert (run / "model.onnx").exists()
+    installed = list((shellgui_home / "data" / "models").glob("*.onnx"))  # --install and --name were kept
+    assert [p.name for p in installed] == ["resumed-model-7.onnx"]
+    card = Classifier(run / "model.onnx").card
+    # From scratch: the hand values, not a library's
+    assert card.preprocessing.mean == (0.5, 0.5, 0.5) and card.preprocessing.interpolation == "bilinear"
 
 
 @pytest.mark.slow
@@ -117,13 +147,15 @@ def test_from_catalog_uses_validated_identifications(tmp_path: Path, shells: Pat
     catalog = Catalog(tmp_path / "c.sqlite")
     with catalog.session() as s, s.begin():
         for i, path in enumerate(sorted(shells.glob("*/*_A.jpg"))):
+            taxon = path.parent.name.replace("_", " ")
             specimen = repo.add_specimen(s)
             for view in (path, path.with_name(path.name.replace("_A.jpg", "_B.jpg"))):
+                if i % 2:  # as 'shellgui catalog' does: one specimen per photo, views linked by name only
+                    specimen = repo.add_specimen(s)
                 photo = open_photo(view)
                 repo.add_photo(s, specimen, str(view), file_sha256(view), view.stat().st_size, photo.info)
-            taxon = path.parent.name.replace("_", " ")
-            if i % 4 != 3:  # one specimen per taxon is left unvalidated: it must not be used
-                repo.validate_identification(s, specimen.id, taxon, by="test")
+                if i % 4 != 3:  # one shell per taxon is left unvalidated: it must not be used
+                    repo.validate_identification(s, specimen.id, taxon, by="test")
     run = tmp_path / "run"
     code = main(
         [
@@ -146,6 +178,41 @@ def test_from_catalog_uses_validated_identifications(tmp_path: Path, shells: Pat
     counts = json.loads((run / "class_counts.json").read_text())["counts"]
     assert sum(sum(c.values()) for c in counts.values()) == 18
     assert set(counts["train"]) == {"Alia_unifasciata", "Bistolida_diauges", "Bolinus_brandaris"}
+    assert json.loads((run / "summary.json").read_text())["specimen_groups"] == 9
+    assert "9 specimen groups" in (run / "report.md").read_text()
+    split_of = {
+        Path(p).stem: k for k, paths in json.loads((run / "splits.json").read_text()).items() for p in paths
+    }
+    for stem in [s for s in split_of if s.endswith("_A")]:
+        assert split_of[stem] == split_of[stem[:-2] + "_B"], stem  # both views in one split
+
+
+def test_catalogue_photos_are_grouped_by_specimen_and_by_name() -> None:
+    from shellgui_train.data import DEFAULT_VIEW_PATTERN, group_views
+
+    photos = [
+        ("/d/X_1_A.jpg", 1),
+        ("/d/X_1_B.jpg", 2),
+        ("/d/X_2_A.jpg", 3),
+        ("/e/X_1_A.jpg", 4),
+        ("/d/Y.jpg", 3),
+    ]
+    assert group_views(photos, DEFAULT_VIEW_PATTERN) == [
+        "specimen-1",
+        "specimen-1",
+        "specimen-3",
+        "specimen-4",  # another folder: another shell
+        "specimen-3",  # the same catalogue specimen
+    ]
+
+
+def test_a_mistyped_catalogue_is_an_error_not_a_new_catalogue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "catalgue.sqlite"
+    assert main(["--from-catalog", str(missing), "--out", str(tmp_path / "run"), "--weights", "none"]) == 1
+    assert "no such catalogue file" in capsys.readouterr().err
+    assert not missing.exists()
 
 
 def test_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,3 +287,78 @@ def test_ddp_with_two_cpu_processes(tmp_path: Path, shells: Path) -> None:
     assert (run / "model.onnx").exists()
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert len(history) == 2
+
+
+def test_a_tampered_checkpoint_is_refused_not_run(
+    tmp_path: Path, shells: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shellgui_train.train import Trainer
+
+    run = tmp_path / "run"
+    monkeypatch.setattr(Trainer, "run_epoch", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert main([str(shells), "--out", str(run), "--weights", "none", "--epochs", "2", *SMALL]) == 1
+    marker = tmp_path / "pwned"
+    capsys.readouterr()
+
+    class Payload:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"model": Payload()}, run / "checkpoint.pt")
+    assert main(["--resume", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert not marker.exists()
+    assert "not a usable shellgui-train checkpoint" in err and "nothing in it was run" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_without_pytorch_one_line_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    assert main(["photos"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "shellgui-train: error: training needs PyTorch and friends (torch is missing): "
+        "pip install 'shellgui[train]'\n"
+    )
+
+
+def test_the_package_is_shellgui_train_and_the_old_name_is_gone() -> None:
+    import importlib.metadata
+    import importlib.util
+
+    import shellgui_train.cli
+
+    assert shellgui_train.cli.main is main
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    assert scripts["shellgui-train"].value == "shellgui_train.cli:main"
+    old = importlib.util.find_spec("trainer")  # at most this test folder (a namespace), never a package
+    assert old is None or old.origin is None
+
+
+def test_hflip_adds_a_flip_to_the_rotation() -> None:
+    from torchvision import transforms as T
+
+    from shellgui_train.transforms import train_transform
+
+    def kinds(hflip: bool) -> set[type]:
+        return {type(op) for op in train_transform(64, 5, hflip, "none", 0.0).transforms}  # type: ignore[attr-defined]
+
+    assert T.RandomRotation in kinds(False) and T.RandomHorizontalFlip not in kinds(False)
+    assert {T.RandomRotation, T.RandomHorizontalFlip} <= kinds(True)
+
+
+def test_every_option_has_help() -> None:
+    from shellgui_train.cli import build_parser
+
+    assert [a.dest for a in build_parser()._actions if not a.help] == []
+
+
+def test_progressive_learning_by_default_only_from_scratch() -> None:
+    from shellgui_train.train import TrainConfig
+
+    assert TrainConfig(weights="none").uses_progressive
+    assert not TrainConfig(weights="imagenet").uses_progressive
+    assert not TrainConfig(weights="none", progressive=False).uses_progressive
+    assert TrainConfig(weights="imagenet", progressive=True).uses_progressive

@@ -33,6 +33,10 @@ SORT_KEYS = (
 )
 
 
+#: Ranks at which the model decided a name (anything else, "uncertain" or "unknown", is not an answer).
+DECIDED_RANKS = ("species", "genus", "family")
+
+
 @dataclass(frozen=True)
 class SpecimenFilter:
     """Which specimens to show; every field narrows the set, the defaults show all.
@@ -44,6 +48,8 @@ class SpecimenFilter:
         min_score, max_score: bounds on the current identification's score.
         identified_since: only specimens whose current identification is this recent.
         run_id: only specimens identified in that cataloguing run.
+        decided: only specimens whose current identification names a taxon at a decided rank (not
+            "uncertain", not "not something this model knows").
     """
 
     text: str = ""
@@ -52,6 +58,7 @@ class SpecimenFilter:
     max_score: float | None = None
     identified_since: datetime | None = None
     run_id: int | None = None
+    decided: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,10 +152,11 @@ def _filtered(query: Any, where: SpecimenFilter, dialect: str) -> Any:
         query = query.where(Identification.score >= where.min_score)
     if where.max_score is not None:
         query = query.where(Identification.score <= where.max_score)
+    if where.decided:
+        query = query.where(Identification.taxon.is_not(None), Identification.rank.in_(DECIDED_RANKS))
     if where.run_id is not None:
-        query = query.where(
-            exists().where(Identification.specimen_id == Specimen.id, Identification.run_id == where.run_id)
-        )
+        in_run = aliased(Identification)
+        query = query.where(exists().where(in_run.specimen_id == Specimen.id, in_run.run_id == where.run_id))
     return query
 
 

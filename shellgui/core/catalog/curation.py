@@ -16,6 +16,7 @@ The GUI and the CLI both call these functions, so the rules a curator relies on 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,9 +25,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shellgui.core.catalog import browse, claims
 from shellgui.core.catalog import repository as repo
+from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision, require_name
+from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.queries import SPECIMEN_FIELDS, specimen_fields
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
@@ -38,9 +42,10 @@ from shellgui.core.catalog.schema import (
     Specimen,
     max_length,
 )
+from shellgui.core.dates import collection_date
 from shellgui.core.errors import ShellguiError, UsageError
 from shellgui.core.imaging import Photo as DecodedPhoto
-from shellgui.core.imaging import file_sha256, make_thumbnail
+from shellgui.core.imaging import make_thumbnail
 from shellgui.core.inference.decision import Prediction
 
 FIELD_WORDS = {
@@ -60,6 +65,7 @@ EDIT = "edit"
 DELETE_SPECIMEN = "delete specimen"
 DELETE_PHOTO = "delete photo"
 UNDO = "undo"
+IMPORT = "import"
 UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT)
 
 
@@ -106,7 +112,7 @@ def _clean(fields: Mapping[str, str | None]) -> dict[str, str | None]:
         longest = max_length(Specimen, name)
         if longest is not None and len(text) > longest:
             raise UsageError(f"{FIELD_WORDS[name]} has at most {longest} characters ({len(text)} given)")
-        cleaned[name] = text or None
+        cleaned[name] = collection_date(text) if name == "collected_on" else text or None
     return cleaned
 
 
@@ -158,10 +164,12 @@ def _append_decision(
         model_version=last.model_version if last else None,
         model_sha256=last.model_sha256 if last else None,
         verification_status=VALIDATED,
-        identified_by=by,
+        identified_by=decision.identified_by or by,
         decided_by=by,
-        remarks=NOT_IDENTIFIABLE if decision.is_not_identifiable else remarks,
+        remarks=NOT_IDENTIFIABLE if decision.is_not_identifiable else remarks or decision.remarks,
     )
+    if decision.decided_at is not None:
+        ident.created_at = decision.decided_at
     session.add(ident)
     session.flush()
     return ident
@@ -219,6 +227,17 @@ def _describe_changes(changes: Mapping[str, Sequence[str | None]]) -> str:
 
 
 # -- actions ---------------------------------------------------------------------------------------------
+def _store_embeddings(
+    session: Session, photo_ids: list[int], prediction: Prediction, model: repo.ModelStamp
+) -> None:
+    """Store each photo's embedding under this model when it gave one per photo (collection as memory)."""
+    embeddings = prediction.embeddings
+    if embeddings is None or len(embeddings) != len(photo_ids):
+        return
+    for photo_id, vector in zip(photo_ids, embeddings):
+        store_embedding(session, photo_id, model.sha256, vector)
+
+
 def record_identification(
     catalog: Catalog,
     photos: Sequence[DecodedPhoto],
@@ -254,10 +273,16 @@ def record_identification(
         raise UsageError("no photo to record")
     fields = _clean(fields or {})
     name = require_name(by) if decision is not None or edit else (by or "").strip() or "unknown"
-    hashed = [(photo, file_sha256(photo.path)) for photo in photos]
-    with catalog.session() as session, session.begin():
-        known = session.scalars(select(Photo).where(Photo.sha256.in_([h for _, h in hashed]))).all()
-        known_hashes = {p.sha256 for p in known}
+    with catalog.writing() as session, session.begin():
+        # Found by bytes, or by pixels when only metadata changed; a moved photo's path is updated.
+        found = {
+            id(photo): claims.find_photo(
+                session, photo.sha256, photo.pixel_sha256, os.path.abspath(photo.path), photo.size_bytes
+            )
+            for photo in photos
+        }
+        known_ids = [k.photo_id for k in found.values() if k is not None]
+        known = session.scalars(select(Photo).where(Photo.id.in_(known_ids)).order_by(Photo.id)).all()
         created = not known
         changes: dict[str, list[str | None]] = {}
         if created:
@@ -271,14 +296,18 @@ def record_identification(
                 session,
                 specimen,
                 os.path.abspath(photo.path),
-                sha,
-                os.path.getsize(photo.path),
+                photo.sha256,
+                photo.size_bytes,
                 photo.info,
                 make_thumbnail(photo.image),
+                pixel_sha256=photo.pixel_sha256,
             )
-            for photo, sha in hashed
-            if sha not in known_hashes
+            for photo in photos
+            if found[id(photo)] is None
         ]
+        added = iter(added_photos)
+        photo_ids = [k.photo_id if (k := found[id(p)]) is not None else next(added).id for p in photos]
+        _store_embeddings(session, photo_ids, prediction, model)
         appended: list[Identification] = []
         current = _current(session, specimen.id)
         repeat = (
@@ -325,25 +354,104 @@ def decide(catalog: Catalog, specimen_id: int, decision: Decision, by: str | Non
 
     Deciding what is already the checked identification changes nothing (``action_id`` is ``None``).
     """
+    with catalog.writing() as session, session.begin():
+        return decide_in(session, specimen_id, decision, by)
+
+
+def decide_in(session: Session, specimen_id: int, decision: Decision, by: str | None) -> Outcome:
+    """:func:`decide` inside the caller's transaction (a batch that labels what it catalogues)."""
     name = require_name(by)
-    with catalog.session() as session, session.begin():
-        specimen = _specimen(session, specimen_id)
-        current = _current(session, specimen_id)
-        if _same_decision(current, decision):
-            return Outcome(specimen_id, None, f"{_label(specimen)}: already checked as {decision.words}")
-        action = CORRECT if current is not None and current.verification_status == VALIDATED else CHECK
-        ident = _append_decision(session, specimen_id, decision, name)
-        before = (
-            f" (was {current.taxon or current.remarks or 'uncertain'})"
-            if action == CORRECT and current
-            else ""
+    specimen = _specimen(session, specimen_id)
+    current = _current(session, specimen_id)
+    if _same_decision(current, decision):
+        return Outcome(specimen_id, None, f"{_label(specimen)}: already checked as {decision.words}")
+    action = CORRECT if current is not None and current.verification_status == VALIDATED else CHECK
+    ident = _append_decision(session, specimen_id, decision, name)
+    before = (
+        f" (was {current.taxon or current.remarks or 'uncertain'})" if action == CORRECT and current else ""
+    )
+    summary = (
+        f"{_label(specimen)}: {'checked' if action == CHECK else 'corrected'} as {decision.words}{before}"
+    )
+    entry = _log(session, name, action, specimen_id, summary, {"identifications": [ident.id]})
+    _stamp([ident], entry)
+    return Outcome(specimen_id, entry.id, summary)
+
+
+def record_import(
+    session: Session,
+    specimen_id: int,
+    history: Sequence[Decision | Identification],
+    by: str | None,
+    summary: str,
+    details: dict[str, Any],
+) -> Outcome:
+    """What an import changed on one specimen, inside the caller's transaction, as one audit entry.
+
+    ``history`` is appended in the order given: a person's determination as a :class:`Decision` with its
+    own identifier and date (``identified_by``, ``decided_at``), kept even when it repeats the one before
+    (it is someone's confirmation); a model's answer from a shellgui export as a ready ``Identification``.
+    ``details`` says what else changed (fields, photos).
+    """
+    name = require_name(by)
+    appended = []
+    for item in history:
+        if isinstance(item, Decision):
+            appended.append(_append_decision(session, specimen_id, item, name))
+        else:
+            item.specimen_id = specimen_id
+            session.add(item)
+            session.flush()
+            appended.append(item)
+    ids = [i.id for i in appended]
+    entry = _log(session, name, IMPORT, specimen_id, summary, {**details, "identifications": ids})
+    _stamp(appended, entry)
+    return Outcome(specimen_id, entry.id, summary)
+
+
+def accept_decided(
+    catalog: Catalog, min_score: float, by: str | None, where: SpecimenFilter = SpecimenFilter()
+) -> list[Outcome]:
+    """Accept, in one transaction, every unchecked answer the model *decided* at or above ``min_score``.
+
+    "Uncertain" answers are never accepted, whatever their best guess scored. ``where`` narrows the set
+    (a run, a search). Each acceptance is its own audit entry, so :func:`undo_many` can reverse them all.
+    """
+    if not 0 < min_score <= 1:
+        raise UsageError(
+            f"the confidence for accepting must be above 0 and at most 100 %, not {min_score:.0%}"
         )
-        summary = (
-            f"{_label(specimen)}: {'checked' if action == CHECK else 'corrected'} as {decision.words}{before}"
-        )
-        entry = _log(session, name, action, specimen_id, summary, {"identifications": [ident.id]})
-        _stamp([ident], entry)
-        return Outcome(specimen_id, entry.id, summary)
+    name = require_name(by)
+    scope = dataclasses.replace(
+        where, status=PREDICTED, decided=True, min_score=max(min_score, where.min_score or 0)
+    )
+    outcomes = []
+    with catalog.writing() as session, session.begin():
+        for row in browse.specimen_page(session, scope, browse.SpecimenSort("id", False), limit=None):
+            current = _current(session, row.specimen_id)
+            if current is None or current.verification_status != PREDICTED or current.taxon is None:
+                continue
+            if current.rank not in browse.DECIDED_RANKS or (current.score or 0) < min_score:
+                continue
+            decision = Decision.accept(current.taxon, current.rank, current.score)
+            ident = _append_decision(session, row.specimen_id, decision, name)
+            summary = f"{_label(_specimen(session, row.specimen_id))}: checked as {decision.words} (bulk)"
+            entry = _log(session, name, CHECK, row.specimen_id, summary, {"identifications": [ident.id]})
+            _stamp([ident], entry)
+            outcomes.append(Outcome(row.specimen_id, entry.id, summary))
+    return outcomes
+
+
+def undo_many(catalog: Catalog, action_ids: Sequence[int], by: str | None) -> tuple[list[Outcome], list[str]]:
+    """Undo several actions, newest first (e.g. one bulk acceptance); returns what was undone and why
+    any could not be (each refusal is one line, the others still go through)."""
+    done, refused = [], []
+    for action_id in sorted(action_ids, reverse=True):
+        try:
+            done.append(undo(catalog, action_id, by))
+        except CurationError as exc:
+            refused.append(str(exc))
+    return done, refused
 
 
 def withdraw(catalog: Catalog, specimen_id: int, by: str | None, reason: str = "") -> Outcome:
@@ -352,7 +460,7 @@ def withdraw(catalog: Catalog, specimen_id: int, by: str | None, reason: str = "
     The specimen goes back to the review queue; the withdrawn check stays in the history.
     """
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         specimen = _specimen(session, specimen_id)
         current = _current(session, specimen_id)
         if current is None or current.verification_status != VALIDATED:
@@ -384,7 +492,7 @@ def edit_specimen(
 ) -> Outcome:
     """Change a specimen's collection data; old and new values go to the audit log (its history)."""
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         specimen = _specimen(session, specimen_id)
         changes = _apply_changes(session, specimen, fields, overwrite=True)
         if not changes:
@@ -422,7 +530,7 @@ def _photo_snapshot(photo: Photo) -> dict[str, Any]:
 def delete_specimen(catalog: Catalog, specimen_id: int, by: str | None) -> Outcome:
     """Delete a specimen with its photos' records and its history; the audit log keeps a full copy."""
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         specimen = _specimen(session, specimen_id)
         snapshot = _snapshot(specimen)
         current = specimen.identifications[-1] if specimen.identifications else None
@@ -439,7 +547,7 @@ def delete_specimen(catalog: Catalog, specimen_id: int, by: str | None) -> Outco
 def delete_photo(catalog: Catalog, photo_id: int, by: str | None) -> Outcome:
     """Remove one photo from its specimen (the file on disk is not touched); logged in the audit log."""
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         photo = session.get(Photo, photo_id)
         if photo is None:
             raise CurationError(f"photo {photo_id} is not in the catalogue (deleted?)")
@@ -458,7 +566,7 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
     action was already undone, is a delete, or when the specimen changed since (undo the later action first).
     """
     name = require_name(by)
-    with catalog.session() as session, session.begin():
+    with catalog.writing() as session, session.begin():
         entry = session.get(AuditEntry, action_id)
         if entry is None:
             raise CurationError(f"no action {action_id} in the audit log")

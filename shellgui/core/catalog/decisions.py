@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, Identification, max_length
 from shellgui.core.errors import UsageError
@@ -59,6 +60,12 @@ class Decision:
     taxon: str | None
     rank: str
     score: float | None = None
+    #: a note kept with the decision (e.g. the typed name was a synonym), and the original date of a
+    #: determination made elsewhere (an import); default: now
+    remarks: str | None = None
+    decided_at: datetime | None = None
+    #: who made the determination when it is not the person recording it (an imported determination)
+    identified_by: str | None = None
 
     @property
     def is_not_identifiable(self) -> bool:

@@ -83,6 +83,10 @@ def identification_record(row: Identification) -> IdentificationRecord:
     )
 
 
+def find_photo_by_hash(session: Session, sha256: str) -> Photo | None:
+    return session.scalar(select(Photo).where(Photo.sha256 == sha256))
+
+
 def add_specimen(session: Session, **fields: str | None) -> Specimen:
     """Create a specimen; empty strings are stored as NULL."""
     specimen = Specimen(**{k: (v or None) for k, v in fields.items()})
@@ -99,11 +103,13 @@ def add_photo(
     size_bytes: int,
     info: PhotoInfo,
     thumbnail: bytes | None = None,
+    pixel_sha256: str | None = None,
 ) -> Photo:
     photo = Photo(
         specimen=specimen,
         path=path,
         sha256=sha256,
+        pixel_sha256=pixel_sha256,
         size_bytes=size_bytes,
         width=info.width,
         height=info.height,
@@ -175,6 +181,10 @@ def validate_identification(
     return identification_record(ident)
 
 
+def mark_not_identifiable(session: Session, specimen_id: int, by: str | None = None) -> IdentificationRecord:
+    return validate_identification(session, specimen_id, None, by=by, remarks=NOT_IDENTIFIABLE)
+
+
 def current_identification(session: Session, specimen_id: int) -> IdentificationRecord | None:
     row = session.scalar(
         select(Identification)
@@ -191,6 +201,17 @@ def history(session: Session, specimen_id: int) -> list[IdentificationRecord]:
         select(Identification).where(Identification.specimen_id == specimen_id).order_by(Identification.id)
     )
     return [identification_record(r) for r in rows]
+
+
+def update_specimen(session: Session, specimen_id: int, **fields: str | None) -> None:
+    specimen = session.get(Specimen, specimen_id)
+    if specimen is None:
+        raise LookupError(f"no specimen {specimen_id} in the catalogue")
+    for key, value in fields.items():
+        if key not in ("catalog_number", "locality", "collector", "collected_on", "notes"):
+            raise ValueError(f"unknown specimen field {key}")
+        setattr(specimen, key, value or None)
+    session.flush()
 
 
 def _latest_ids() -> ScalarSelect[int]:
@@ -285,6 +306,12 @@ def list_specimens(
 def review_queue(session: Session, run_id: int | None = None) -> list[SpecimenRow]:
     """Machine identifications nobody has checked yet, lowest confidence first."""
     return list_specimens(session, status=PREDICTED, run_id=run_id, order_by_score=True)
+
+
+def specimen_photos(session: Session, specimen_id: int) -> list[str]:
+    return list(
+        session.scalars(select(Photo.path).where(Photo.specimen_id == specimen_id).order_by(Photo.id))
+    )
 
 
 @dataclass(frozen=True)

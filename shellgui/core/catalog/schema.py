@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Column,
     Float,
     ForeignKey,
     Index,
@@ -19,16 +21,20 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shellgui.core.errors import UsageError
 from shellgui.core.text import path_from_db, path_to_db
 
 PREDICTED = "PredictedByMachine"
 VALIDATED = "ValidatedByHuman"
 VERIFICATION_STATUSES = (PREDICTED, VALIDATED)
 NOT_IDENTIFIABLE = "not identifiable"
+#: ``info`` of a column a person types: too long is refused, never cut. Others (EXIF, model cards) are cut.
+TYPED = {"typed": True}
 
 
 def utcnow() -> datetime:
@@ -65,10 +71,10 @@ class Specimen(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    catalog_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    catalog_number: Mapped[str | None] = mapped_column(String(64), unique=True, info=TYPED)
     locality: Mapped[str | None] = mapped_column(Text)
-    collector: Mapped[str | None] = mapped_column(String(200))
-    collected_on: Mapped[str | None] = mapped_column(String(32))
+    collector: Mapped[str | None] = mapped_column(String(200), info=TYPED)
+    collected_on: Mapped[str | None] = mapped_column(String(32), info=TYPED)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -79,7 +85,9 @@ class Specimen(Base):
 
 
 class Photo(Base):
-    """A photo file of a specimen; recognised by the SHA-256 of its bytes wherever it moves."""
+    """A photo file of a specimen; recognised by the SHA-256 of its bytes wherever it moves, and by
+    ``pixel_sha256`` (what its pixels are decoded from, see :func:`shellgui.core.imaging.pixel_digest`)
+    when only its metadata changed."""
 
     __tablename__ = "photos"
 
@@ -87,7 +95,8 @@ class Photo(Base):
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(FilePath)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    size_bytes: Mapped[int] = mapped_column(Integer)
+    pixel_sha256: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(16))
@@ -143,7 +152,7 @@ class Identification(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
-    taxon: Mapped[str | None] = mapped_column(String(200))
+    taxon: Mapped[str | None] = mapped_column(String(200), info=TYPED)
     rank: Mapped[str] = mapped_column(String(16))
     score: Mapped[float | None] = mapped_column(Float)
     top_k: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
@@ -152,9 +161,9 @@ class Identification(Base):
     model_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     verification_status: Mapped[str] = mapped_column(String(32), default=PREDICTED)
-    identified_by: Mapped[str | None] = mapped_column(String(200))
+    identified_by: Mapped[str | None] = mapped_column(String(200), info=TYPED)
     #: The person who added this entry (a check, a correction, a withdrawal, an undo); None for the model.
-    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[str | None] = mapped_column(String(200), info=TYPED)
     #: The user action (audit log entry) that added this entry.
     action_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
@@ -176,7 +185,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    by: Mapped[str] = mapped_column(String(200))
+    by: Mapped[str] = mapped_column(String(200), info=TYPED)
     action: Mapped[str] = mapped_column(String(32))
     specimen_id: Mapped[int | None] = mapped_column(Integer, index=True)
     summary: Mapped[str] = mapped_column(Text)
@@ -187,3 +196,59 @@ class AuditEntry(Base):
 def max_length(table: type[Base], column: str) -> int | None:
     """The declared length of a text column (``None``: unlimited), so input is checked before it is stored."""
     return getattr(table.__table__.c[column].type, "length", None)
+
+
+class PhotoEmbedding(Base):
+    """One photo's embedding under one model (the model file's SHA-256): the collection as memory.
+
+    Stored as the L2-normalised vector in little-endian float16: ``2 * D`` bytes (2,560 for D = 1,280).
+    Embeddings of different models are not comparable, so every query names its model.
+    """
+
+    __tablename__ = "photo_embeddings"
+    __table_args__ = (UniqueConstraint("photo_id", "model_sha256", name="uq_photo_embeddings_photo_model"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
+    model_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+def fit_text(column: Column[Any], value: Any) -> Any:
+    """``value`` as ``column`` stores it, the same on SQLite and PostgreSQL.
+
+    NUL characters are dropped (PostgreSQL cannot store them). Text longer than the column is cut when
+    it comes from a file or a model card, and refused with one line when a person typed it.
+
+    Raises:
+        UsageError: typed text longer than the column.
+    """
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "")
+    length = getattr(column.type, "length", None)
+    if length is None or len(value) <= length:
+        return value
+    if column.info.get("typed"):
+        words = column.name.replace("_", " ").replace("catalog ", "catalogue ")
+        raise UsageError(f"the {words} is {len(value)} characters long; at most {length} fit")
+    return value[:length]
+
+
+def fit_row(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`fit_text` applied to every value of a row for a Core ``INSERT``."""
+    return {key: fit_text(table.c[key], value) for key, value in values.items()}
+
+
+def _fit_on_set(column: Column[Any]) -> Any:
+    def listener(_target: object, value: Any, _old: object, _initiator: object) -> Any:
+        return fit_text(column, value)
+
+    return listener
+
+
+for _mapper in Base.registry.mappers:
+    for _column in _mapper.columns:
+        if isinstance(_column.type, String) and _column.key in _mapper.attrs:
+            event.listen(getattr(_mapper.class_, _column.key), "set", _fit_on_set(_column), retval=True)

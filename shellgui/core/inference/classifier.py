@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -286,9 +287,10 @@ class Classifier:
             fused = l2_normalise(emb.mean(axis=0, keepdims=True))
             scores = self.open_set_scores(fused)
             open_set = scores[0] if scores else None
-        return decide(
+        fused_answer = decide(
             fuse_views(out.probabilities), self.card, top_k, float(out.max_logits.mean()), open_set, emb
         )
+        return dataclasses.replace(fused_answer, view_probabilities=out.probabilities)
 
 
 def load_classifier(path: str | Path, provider: str | None = None) -> Classifier:

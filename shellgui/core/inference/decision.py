@@ -54,6 +54,8 @@ class Prediction:
         hint: for an open-set refusal, the nearest known taxon: a hint, never an identification.
         embeddings: ``(views, D)`` embeddings of the photos behind this answer (models with an embedding
             output); not part of the answer's equality or its JSON.
+        view_probabilities: for several views fused into one answer, each view's own ``(views, classes)``
+            probabilities (to tell when they contradict each other); not part of equality or JSON.
     """
 
     top_k: tuple[TaxonScore, ...]
@@ -67,6 +69,7 @@ class Prediction:
     open_set: OpenSetScore | None = None
     hint: str | None = None
     embeddings: np.ndarray | None = field(default=None, compare=False, repr=False)
+    view_probabilities: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def not_known(self) -> bool:
