@@ -175,6 +175,7 @@ class SpecimenDialog(QDialog):
         right_layout.addWidget(ident_box)
         right_layout.addWidget(tabs, 1)
         self.similar = similar_to_specimen(context, specimen_id)
+        self.similar.setMaximumHeight(200)  # the histories keep most of the height
         right_layout.addWidget(self.similar)
         splitter = QSplitter()
         splitter.addWidget(left)
