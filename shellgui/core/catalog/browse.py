@@ -97,6 +97,32 @@ class SpecimenRow:
     identified_at: datetime | None
 
 
+def specimen_row_of(
+    specimen: Specimen,
+    ident: Identification | None,
+    photo_path: str | None,
+    photo_count: int,
+    thumbnail: bytes | None,
+) -> SpecimenRow:
+    """The table row of a specimen, its current identification (if any) and its first photo."""
+    return SpecimenRow(
+        specimen_id=specimen.id,
+        catalog_number=specimen.catalog_number,
+        locality=specimen.locality,
+        collector=specimen.collector,
+        collected_on=specimen.collected_on,
+        notes=specimen.notes,
+        taxon=ident.taxon if ident else None,
+        rank=ident.rank if ident else None,
+        score=ident.score if ident else None,
+        verification_status=ident.verification_status if ident else None,
+        photo_path=photo_path,
+        photo_count=photo_count,
+        thumbnail=thumbnail,
+        identified_at=ident.created_at if ident else None,
+    )
+
+
 def _current() -> Any:
     """The current identification of each specimen: the one with no newer identification of it.
 
@@ -255,22 +281,5 @@ def _rows(session: Session, found: Any, with_thumbnails: bool) -> list[SpecimenR
     rows = []
     for specimen, ident in found:
         count, first_path = photos.get(specimen.id, (0, None))
-        rows.append(
-            SpecimenRow(
-                specimen_id=specimen.id,
-                catalog_number=specimen.catalog_number,
-                locality=specimen.locality,
-                collector=specimen.collector,
-                collected_on=specimen.collected_on,
-                notes=specimen.notes,
-                taxon=ident.taxon if ident else None,
-                rank=ident.rank if ident else None,
-                score=ident.score if ident else None,
-                verification_status=ident.verification_status if ident else None,
-                photo_path=first_path,
-                photo_count=count,
-                thumbnail=thumbs.get(specimen.id),
-                identified_at=ident.created_at if ident else None,
-            )
-        )
+        rows.append(specimen_row_of(specimen, ident, first_path, count, thumbs.get(specimen.id)))
     return rows

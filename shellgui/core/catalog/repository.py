@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from shellgui.core.catalog.browse import SpecimenRow as SpecimenRow  # re-exported: the row type of listings
+from shellgui.core.catalog.browse import specimen_row_of
 from shellgui.core.catalog.schema import (
     NOT_IDENTIFIABLE,
     PREDICTED,
@@ -283,21 +284,12 @@ def list_specimens(
     rows = []
     for specimen, ident, photo, count in session.execute(query):
         rows.append(
-            SpecimenRow(
-                specimen_id=specimen.id,
-                catalog_number=specimen.catalog_number,
-                locality=specimen.locality,
-                collector=specimen.collector,
-                collected_on=specimen.collected_on,
-                notes=specimen.notes,
-                taxon=ident.taxon if ident else None,
-                rank=ident.rank if ident else None,
-                score=ident.score if ident else None,
-                verification_status=ident.verification_status if ident else None,
-                photo_path=photo.path if photo else None,
-                photo_count=int(count or 0),
-                thumbnail=photo.thumbnail if photo else None,
-                identified_at=ident.created_at if ident else None,
+            specimen_row_of(
+                specimen,
+                ident,
+                photo.path if photo else None,
+                int(count or 0),
+                photo.thumbnail if photo else None,
             )
         )
     return rows
