@@ -227,6 +227,10 @@ def _check_schema(connection: Connection, script: Any, shown: str) -> str | None
     """The catalogue's revision; refuses a newer schema and a database that is not a catalogue."""
     from alembic.util.exc import CommandError
 
+    # Tables first, then the revision: another process's first start commits both at once, so a table
+    # list that shows its tables is always followed by a revision read that shows its version (the other
+    # order, under READ COMMITTED, could see the tables without the version and refuse a good catalogue).
+    tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
     current = _current_revision(connection)
     if current is not None:
         try:
@@ -236,7 +240,6 @@ def _check_schema(connection: Connection, script: Any, shown: str) -> str | None
                 f"the catalogue was written by a newer shellgui (schema {current}); update shellgui"
             ) from None
         return current
-    tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
     if "specimens" in tables:
         raise CatalogError(
             "the database has shellgui-like tables but no schema version; refusing to touch it"
