@@ -77,8 +77,13 @@ class Specimen(Base):
     collected_on: Mapped[str | None] = mapped_column(String(32), info=TYPED)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decimal_latitude: Mapped[float | None] = mapped_column(Float)
+    decimal_longitude: Mapped[float | None] = mapped_column(Float)
 
     photos: Mapped[list[Photo]] = relationship(back_populates="specimen", cascade="all, delete-orphan")
+    measurements: Mapped[list[Measurement]] = relationship(
+        back_populates="specimen", cascade="all, delete-orphan", order_by="Measurement.id"
+    )
     identifications: Mapped[list[Identification]] = relationship(
         back_populates="specimen", cascade="all, delete-orphan", order_by="Identification.id"
     )
@@ -106,8 +111,31 @@ class Photo(Base):
     gps_lon: Mapped[float | None] = mapped_column(Float)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The part of the photo that was identified, {"x", "y", "width", "height"} in pixels of the upright
+    # image; None: the whole photo.
+    crop: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
     specimen: Mapped[Specimen] = relationship(back_populates="photos")
+
+
+class Measurement(Base):
+    """One measurement of a specimen (Darwin Core MeasurementOrFact), e.g. shell length in mm taken on a
+    photo calibrated against a ruler; ``method`` keeps how (points, calibration) as JSON."""
+
+    __tablename__ = "measurements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"))
+    measurement_type: Mapped[str] = mapped_column(String(100), info=TYPED)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16))
+    method: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    measured_by: Mapped[str | None] = mapped_column(String(200), info=TYPED)
+    measured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    remarks: Mapped[str | None] = mapped_column(Text)
+
+    specimen: Mapped[Specimen] = relationship(back_populates="measurements")
 
 
 class CatalogRun(Base):
