@@ -15,6 +15,7 @@ from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import Outcome, record_identification
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision
+from shellgui.core.crops import Crop, open_cropped
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import Photo, open_photo
 from shellgui.core.inference.classifier import Classifier
@@ -89,17 +90,53 @@ def identify_paths(
         return photos, IdentifyOutcome((), tuple(errors))
     results: tuple[Identified, ...]
     if as_specimen:
-        fused = classifier.predict_specimen(arrays, top_k)
-        views = tuple(p.path for p in photos)
-        conflict = None
-        if fused.view_probabilities is not None:
-            conflict = view_conflict(fused.view_probabilities, [t.name for t in classifier.card.taxa])
-        results = (Identified(views, fused, warning=conflict.describe(views) if conflict else None),)
+        results = (_fused(classifier, photos, arrays, top_k),)
     else:
         results = tuple(
             Identified((p.path,), pred) for p, pred in zip(photos, classifier.predict(arrays, top_k))
         )
     return photos, IdentifyOutcome(results, tuple(errors))
+
+
+def _fused(
+    classifier: Classifier, photos: Sequence[Photo], arrays: Sequence[np.ndarray], top_k: int
+) -> Identified:
+    """One answer for views of one specimen, with a warning when the views disagree."""
+    fused = classifier.predict_specimen(arrays, top_k)
+    views = tuple(p.path for p in photos)
+    conflict = None
+    if fused.view_probabilities is not None:
+        conflict = view_conflict(fused.view_probabilities, [t.name for t in classifier.card.taxa])
+    return Identified(views, fused, warning=conflict.describe(views) if conflict else None)
+
+
+def identify_cropped(
+    classifier: Classifier, photos: Sequence[Photo], crops: Sequence[Crop | None], top_k: int = 5
+) -> tuple[list[Photo], Identified]:
+    """Identify photos of one specimen again with new crops (``None``: the whole photo).
+
+    Each photo is reopened from its file at enough resolution for its crop (a small crop of a big photo is
+    not upscaled from a draft decode); several photos are fused as views of one specimen.
+
+    Returns:
+        The cropped photos (record these: they carry their crop, and their thumbnail shows it) and the
+        answer.
+
+    Raises:
+        PhotoError: a photo can no longer be read.
+        CropError: a crop does not fit its photo.
+        UsageError: no photo, or not one crop per photo.
+    """
+    if not photos or len(crops) != len(photos):
+        raise UsageError("one crop (or None) is needed for each photo")
+    side = classifier.min_decode_side
+    opened = [
+        open_cropped(p.path, c, side, size=(p.info.width, p.info.height)) for p, c in zip(photos, crops)
+    ]
+    arrays = [classifier.prepare(p) for p in opened]
+    if len(opened) > 1:
+        return opened, _fused(classifier, opened, arrays, top_k)
+    return opened, Identified((opened[0].path,), classifier.predict(arrays, top_k)[0])
 
 
 def identify_in_batches(

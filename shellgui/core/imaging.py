@@ -20,11 +20,14 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shellgui.core.errors import PhotoError
+
+if TYPE_CHECKING:
+    from shellgui.core.crops import Crop
 
 #: Refuse anything above this many pixels (about a 200-megapixel scan) before decoding it. Photos from
 #: medium-format cameras and flatbed scans (90-200 MP) are accepted.
@@ -90,6 +93,8 @@ class Photo:
         pixel_sha256: SHA-256 of what the pixels were decoded from (see :func:`pixel_digest`): the same
             for a copy whose metadata was edited.
         size_bytes: the file's size.
+        crop: when set, ``image`` holds only this part of the photo (see :mod:`shellgui.core.crops`);
+            everything else still describes the whole file.
     """
 
     path: str
@@ -98,6 +103,7 @@ class Photo:
     sha256: str = ""
     pixel_sha256: str | None = None
     size_bytes: int = 0
+    crop: Crop | None = None
 
 
 @dataclass(frozen=True)

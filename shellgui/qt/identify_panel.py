@@ -51,6 +51,8 @@ from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_a
 from shellgui.qt import help as help_keys
 from shellgui.qt import theme
 from shellgui.qt.context import AppContext
+from shellgui.qt.cropping import CropController
+from shellgui.qt.photo_tools import ToolSwitch
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
 from shellgui.qt.similar_view import SimilarView
@@ -70,6 +72,12 @@ class IdentifyJob:
     known: list[CataloguedPhoto | None] = field(default_factory=list)
     #: What the catalogue says about each result (similar specimens, few-shot candidates).
     memories: list[CollectionAnswer | None] = field(default_factory=list)
+    #: Each result's photos as identified (cropped or whole): what is recorded.
+    result_photos: list[list[Photo]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.result_photos:
+            self.result_photos = [[self.photos[p] for p in r.paths] for r in self.results]
 
 
 def run_identify(
@@ -240,6 +248,10 @@ class IdentifyPanel(QWidget):
             button.setMaximumWidth(60)
             button.clicked.connect(slot)
             zoom.addWidget(button)
+        self.tools = ToolSwitch(self.preview)
+        self.crop = CropController(self)
+        zoom.addWidget(self.tools)
+        zoom.addWidget(self.crop.clear_button)
         zoom.addStretch(1)
         zoom.addWidget(QLabel("Photos dropped together:"))
         zoom.addWidget(self.together)
@@ -399,11 +411,7 @@ class IdentifyPanel(QWidget):
             self.context.keep(task)
         self.items.clear()
         for result in job.results:
-            label = Path(result.paths[0]).name
-            if len(result.paths) > 1:
-                label += f"\n+ {len(result.paths) - 1} more view{'s' if len(result.paths) > 2 else ''}"
-            answer = result.prediction.taxon or ("not known" if result.prediction.not_known else "uncertain")
-            item = QListWidgetItem(f"{label}\n→ {answer}")
+            item = QListWidgetItem(self._item_text(result))
             item.setToolTip("\n".join(result.paths))
             self.items.addItem(item)
         self.errors.setText("\n".join(job.errors))
@@ -416,6 +424,14 @@ class IdentifyPanel(QWidget):
         else:
             self.results.clear("None of the dropped files is a readable photo.")
             self.preview.set_image(None)
+
+    @staticmethod
+    def _item_text(result: Identified) -> str:
+        label = Path(result.paths[0]).name
+        if len(result.paths) > 1:
+            label += f"\n+ {len(result.paths) - 1} more view{'s' if len(result.paths) > 2 else ''}"
+        answer = result.prediction.taxon or ("not known" if result.prediction.not_known else "uncertain")
+        return f"{label}\n→ {answer}"
 
     def _show_memories(self, job: IdentifyJob, memories: list[CollectionAnswer | None]) -> None:
         if job is not self.job:
@@ -452,7 +468,7 @@ class IdentifyPanel(QWidget):
         self.view_index = 0
         self.next_view.setVisible(len(result.paths) > 1)
         self.next_view.setText(f"Next view (1 of {len(result.paths)})")
-        self.preview.set_image(self.job.previews.get(result.paths[0]))
+        self._show_photo()
         self.results.show_prediction(result.prediction, self.job.model_line)
         self._show_memory(row)
         self.view_warning.setText(f"<b>{result.warning}</b>" if result.warning else "")
@@ -519,7 +535,70 @@ class IdentifyPanel(QWidget):
             return
         self.view_index = (self.view_index + 1) % len(result.paths)
         self.next_view.setText(f"Next view ({self.view_index + 1} of {len(result.paths)})")
-        self.preview.set_image(self.job.previews.get(result.paths[self.view_index]))
+        self._show_photo()
+
+    def _show_photo(self) -> None:
+        """The photo of the current view in the preview, with its crop."""
+        photo = self.shown_photo()
+        if photo is None or self.job is None:
+            self.preview.set_image(None)
+            self.crop.show(None)
+            return
+        self.preview.set_image(self.job.previews.get(photo.path), (photo.info.width, photo.info.height))
+        self.crop.show(photo)
+
+    def current_photos(self) -> list[Photo]:
+        """The current result's photos as identified (cropped or whole)."""
+        row = self.items.currentRow()
+        if self.job is None or not 0 <= row < len(self.job.result_photos):
+            return []
+        return self.job.result_photos[row]
+
+    def shown_photo(self) -> Photo | None:
+        """The photo shown in the preview (one view of the current result)."""
+        photos = self.current_photos()
+        return photos[self.view_index] if 0 <= self.view_index < len(photos) else None
+
+    def replace_result(self, row: int, before: Identified, photos: list[Photo], result: Identified) -> bool:
+        """A result identified again (its crops changed); ``False`` when ``before`` is no longer shown."""
+        job = self.job
+        if job is None or not 0 <= row < len(job.results) or job.results[row] is not before:
+            return False
+        job.results[row] = result
+        job.result_photos[row] = photos
+        if row < len(job.memories):
+            job.memories[row] = None
+        item = self.items.item(row)
+        if item is not None:
+            mark = RECORDED_MARK if item.text().startswith(RECORDED_MARK) else ""
+            item.setText(mark + self._item_text(result))
+        if row == self.items.currentRow():
+            self.results.show_prediction(result.prediction, job.model_line)
+            self.crop.show(self.shown_photo())
+            if not (self.current_known() and self.taxon.text()):
+                self.taxon.setText(result.prediction.taxon or "")
+            self._set_record_enabled(True)
+        classifier = self.context.classifier
+        if classifier is not None and classifier.has_embedding:
+            known = job.known[row] if row < len(job.known) else None
+            task = Task(
+                consult_collection,
+                self.context.catalog,
+                classifier,
+                result.prediction,
+                known.specimen_id if known else None,
+            )
+            task.signals.result.connect(lambda memory: self._show_memory_of(job, row, result, memory))
+            self.context.keep(task)
+        return True
+
+    def _show_memory_of(
+        self, job: IdentifyJob, row: int, result: Identified, memory: CollectionAnswer | None
+    ) -> None:
+        if job is self.job and row < len(job.memories) and job.results[row] is result:
+            job.memories[row] = memory
+            if row == self.items.currentRow():
+                self._show_memory(row)
 
     def _choose(self, name: str) -> None:
         self.taxon.setText(name)
@@ -558,7 +637,7 @@ class IdentifyPanel(QWidget):
             if by is None:
                 self.status.emit("Not recorded: a checked identification needs your name.")
                 return
-        photos = [self.job.photos[p] for p in result.paths]
+        photos = self.current_photos()
         self._set_record_enabled(False)
         row = self.items.currentRow()
         task = Task(

@@ -16,6 +16,7 @@ The GUI and the CLI both call these functions, so the rules a curator relies on 
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
@@ -301,12 +302,16 @@ def record_identification(
                 photo.info,
                 make_thumbnail(photo.image),
                 pixel_sha256=photo.pixel_sha256,
+                crop=photo.crop.as_json() if photo.crop is not None else None,
             )
             for photo in photos
             if found[id(photo)] is None
         ]
         added = iter(added_photos)
         photo_ids = [k.photo_id if (k := found[id(p)]) is not None else next(added).id for p in photos]
+        crops = _apply_crops(
+            session, [(k.photo_id, p) for p in photos if (k := found[id(p)]) is not None], overwrite=edit
+        )
         _store_embeddings(session, photo_ids, prediction, model)
         appended: list[Identification] = []
         current = _current(session, specimen.id)
@@ -321,9 +326,11 @@ def record_identification(
             appended.append(repo.add_machine_identification(session, specimen.id, prediction, model))
         if decision is not None and not _same_decision(_current(session, specimen.id), decision):
             appended.append(_append_decision(session, specimen.id, decision, name))
-        if not (created or changes or added_photos or appended):
+        if not (created or changes or added_photos or appended or crops):
             return Outcome(specimen.id, None, f"{_label(specimen)}: already recorded, nothing changed")
         what = [f"{len(added_photos)} photo{'s' if len(added_photos) != 1 else ''}"] if added_photos else []
+        if crops:
+            what.append(f"{len(crops)} crop{'s' if len(crops) != 1 else ''} changed")
         if decision is not None and appended and appended[-1].verification_status == VALIDATED:
             what.append(f"checked as {decision.words}")
         elif appended:
@@ -343,10 +350,41 @@ def record_identification(
                 "photos": [p.id for p in added_photos],
                 "identifications": [i.id for i in appended],
                 "changes": changes,
+                "crops": crops,
             },
         )
         _stamp(appended, entry)
         return Outcome(specimen.id, entry.id, summary, created)
+
+
+def _apply_crops(
+    session: Session, known: Sequence[tuple[int, DecodedPhoto]], overwrite: bool
+) -> dict[str, dict[str, Any]]:
+    """Store the crop (and its thumbnail) of photos already in the catalogue where it changed; returns
+    ``{photo id: {"old", "new", "old_thumbnail"}}`` for the audit log and :func:`undo`.
+
+    A photo identified whole (no crop) never clears a stored crop; another crop replaces a stored one
+    only with ``overwrite`` (an edit), like the specimen's fields.
+    """
+    changed: dict[str, dict[str, Any]] = {}
+    for photo_id, decoded in known:
+        if decoded.crop is None:
+            continue
+        row = session.get(Photo, photo_id)
+        new = decoded.crop.as_json()
+        if row is None or row.crop == new:
+            continue
+        if row.crop is not None and not overwrite:
+            raise CurationError(
+                f"{os.path.basename(row.path)} is already catalogued with another crop; "
+                "saving this one would replace it: edit the specimen instead"
+            )
+        old_thumbnail = base64.b64encode(row.thumbnail).decode("ascii") if row.thumbnail else None
+        changed[str(photo_id)] = {"old": row.crop, "new": new, "old_thumbnail": old_thumbnail}
+        row.crop = new
+        row.thumbnail = make_thumbnail(decoded.image)
+    session.flush()
+    return changed
 
 
 def decide(catalog: Catalog, specimen_id: int, decision: Decision, by: str | None) -> Outcome:
@@ -618,6 +656,12 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
                     session.delete(photo)
             for field, (old, _new) in dict(details.get("changes", {})).items():
                 setattr(specimen, field, old)
+            for photo_id, crop in dict(details.get("crops", {})).items():
+                photo = session.get(Photo, int(photo_id))
+                if photo is not None:
+                    photo.crop = crop["old"]
+                    thumbnail = crop.get("old_thumbnail")
+                    photo.thumbnail = base64.b64decode(thumbnail) if thumbnail else None
             session.flush()
             undo_entry = _log(
                 session,

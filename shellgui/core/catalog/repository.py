@@ -105,6 +105,7 @@ def add_photo(
     info: PhotoInfo,
     thumbnail: bytes | None = None,
     pixel_sha256: str | None = None,
+    crop: dict[str, int] | None = None,
 ) -> Photo:
     photo = Photo(
         specimen=specimen,
@@ -120,6 +121,7 @@ def add_photo(
         gps_lat=info.gps_lat,
         gps_lon=info.gps_lon,
         thumbnail=thumbnail,
+        crop=crop,
     )
     session.add(photo)
     session.flush()

@@ -1,0 +1,77 @@
+"""The crop tool: drag a box on the preview, the box is identified again and recorded with the photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+from test_main_window import drop
+
+from shellgui.core.catalog.schema import Photo as PhotoRow
+
+
+def drag(qtbot, view, start: tuple[float, float], end: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
+    """Drag with the left button between two points given in photo pixels."""
+    a, b = (view.mapFromScene(QPointF(*p)) for p in (start, end))
+    viewport = view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(viewport, pos=(a + b) / 2)
+    qtbot.mouseMove(viewport, pos=b)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=b)
+
+
+def test_drag_a_box_identifies_the_crop_and_records_it(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "tray.jpg"
+    image = Image.new("RGB", (800, 400), (20, 20, 230))  # a blue background ...
+    image.paste((230, 20, 20), (60, 100, 260, 300))  # ... and a red "shell" on its left
+    image.save(path, quality=95)
+    panel = window.identify_panel
+    drop(window, [path])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    assert panel.taxon.text() == "Caerulea azurea"  # the whole photo is mostly background
+    view = panel.preview
+    assert view.photo_rect() == (800, 400)  # scene coordinates are the photo's own pixels
+
+    panel.crop.button.click()
+    assert view.tool is panel.crop.tool
+    with qtbot.waitSignal(panel.status, timeout=10000, check_params_cb=lambda m: "crop" in m):
+        drag(qtbot, view, (50, 90), (270, 310))
+    qtbot.waitUntil(lambda: panel.taxon.text() == "Redia rubra", timeout=10000)
+    shown = panel.shown_photo()
+    assert shown is not None and shown.crop is not None
+    assert abs(shown.crop.x - 50) <= 3 and abs(shown.crop.width - 220) <= 6
+    assert panel.crop.clear_button.isEnabled() and panel.crop.tool.shown is not None
+    assert "Redia rubra" in panel.items.item(0).text()
+
+    # A click is not a box: the crop in force stays.
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(QPointF(600, 50)))
+    assert panel.shown_photo().crop == shown.crop
+
+    with qtbot.waitSignal(panel.recorded, timeout=10000) as blocker:
+        panel.save(validate=True)
+    with window.context.catalog.session() as session:
+        row = session.query(PhotoRow).filter_by(specimen_id=blocker.args[0]).one()
+        assert row.crop == shown.crop.as_json()
+
+    # Escape clears the crop: the whole photo is identified again.
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: panel.shown_photo().crop is None, timeout=10000)
+    assert not panel.crop.clear_button.isEnabled() and panel.crop.tool.shown is None
+
+    # Unchecking the tool gives the mouse back to panning.
+    panel.crop.button.click()
+    assert view.tool is None
+
+
+def test_a_tiny_box_is_refused_with_a_line(qtbot, window, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"]])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    panel.crop.button.click()
+    view = panel.preview
+    with qtbot.waitSignal(panel.status, timeout=5000) as blocker:
+        drag(qtbot, view, (10, 10), (14, 40))  # 4 pixels wide (the photo is 64x48; the view zooms in)
+    assert "Not cropped" in blocker.args[0] and "at least 16 pixels" in blocker.args[0]
+    assert panel.shown_photo().crop is None and panel.crop.tool.shown is None
