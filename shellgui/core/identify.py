@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shellgui.core.catalog import queries
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import Outcome, record_identification
 from shellgui.core.catalog.database import Catalog
@@ -137,6 +138,17 @@ def identify_cropped(
     if len(opened) > 1:
         return opened, _fused(classifier, opened, arrays, top_k)
     return opened, Identified((opened[0].path,), classifier.predict(arrays, top_k)[0])
+
+
+def with_stored_crops(
+    catalog: Catalog, classifier: Classifier, photos: Sequence[Photo], result: Identified, top_k: int = 5
+) -> tuple[list[Photo], Identified]:
+    """A result identified again on the crops its photos are catalogued with, so a catalogued photo is
+    identified as it was recorded; unchanged when none of them is stored with a crop."""
+    crops = queries.stored_crops(catalog, photos)
+    if all(c is None for c in crops):
+        return list(photos), result
+    return identify_cropped(classifier, photos, crops, top_k)
 
 
 def identify_in_batches(

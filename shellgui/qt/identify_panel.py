@@ -41,7 +41,7 @@ from shellgui.core.catalog.queries import CataloguedPhoto
 from shellgui.core.dates import collection_date
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import ShellguiError
-from shellgui.core.identify import Identified, identify_paths, record
+from shellgui.core.identify import Identified, identify_paths, record, with_stored_crops
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
 from shellgui.core.memory import CollectionAnswer, consult_collection
@@ -87,13 +87,19 @@ def run_identify(
     previews = {p.path: load_preview(p.path) for p in photos}
     line = f"Model {classifier.name} {classifier.version} · {classifier.device}"
     known = [queries.find_catalogued_paths(catalog, r.paths) for r in outcome.results]
+    by_path = {p.path: p for p in photos}
+    # A catalogued photo is shown and identified with the crop it was recorded with.
+    redone = [
+        with_stored_crops(catalog, classifier, [by_path[p] for p in r.paths], r, top_k) if k else None
+        for r, k in zip(outcome.results, known)
+    ]
+    results = [r if again is None else again[1] for r, again in zip(outcome.results, redone)]
+    result_photos = [
+        [by_path[p] for p in r.paths] if again is None else again[0]
+        for r, again in zip(outcome.results, redone)
+    ]
     return IdentifyJob(
-        list(outcome.results),
-        [str(e) for e in outcome.errors],
-        {p.path: p for p in photos},
-        previews,
-        line,
-        known,
+        results, [str(e) for e in outcome.errors], by_path, previews, line, known, result_photos=result_photos
     )
 
 

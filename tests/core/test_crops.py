@@ -117,3 +117,7 @@ def test_the_crop_is_what_gets_identified_and_recorded(tmp_path: Path, tiny_mode
     # The whole photo identified again never clears the stored crop.
     again = record(catalog, classifier, photos, outcome.results[0].prediction, by="tester")
     assert "crop" not in again.summary
+    assert queries.stored_crops(catalog, photos) == [Crop(200, 0, 200, 200)]
+    # ... only an edit of the whole photo does.
+    cleared = record(catalog, classifier, photos, outcome.results[0].prediction, by="tester", edit=True)
+    assert "1 crop changed" in cleared.summary and queries.stored_crops(catalog, photos) == [None]

@@ -54,11 +54,23 @@ def test_drag_a_box_identifies_the_crop_and_records_it(qtbot, window, tmp_path: 
         row = session.query(PhotoRow).filter_by(specimen_id=blocker.args[0]).one()
         assert row.crop == shown.crop.as_json()
 
-    # Escape clears the crop: the whole photo is identified again.
+    # Dropped again, the catalogued photo is shown and identified with its crop.
+    drop(window, [path])
+    qtbot.waitUntil(
+        lambda: panel.accept_button.isEnabled() and panel.shown_photo() is not None, timeout=10000
+    )
+    assert panel.shown_photo().crop == shown.crop and panel.crop.tool.shown is not None
+    assert "Redia rubra" in panel.items.item(0).text()
+
+    # Escape clears the crop: the whole photo is identified again, and saving stores that.
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: panel.shown_photo().crop is None, timeout=10000)
     assert not panel.crop.clear_button.isEnabled() and panel.crop.tool.shown is None
+    with qtbot.waitSignal(panel.recorded, timeout=10000):
+        panel.save(validate=False)
+    with window.context.catalog.session() as session:
+        assert session.query(PhotoRow).one().crop is None
 
     # Unchecking the tool gives the mouse back to panning.
     panel.crop.button.click()

@@ -363,15 +363,15 @@ def _apply_crops(
     """Store the crop (and its thumbnail) of photos already in the catalogue where it changed; returns
     ``{photo id: {"old", "new", "old_thumbnail"}}`` for the audit log and :func:`undo`.
 
-    A photo identified whole (no crop) never clears a stored crop; another crop replaces a stored one
-    only with ``overwrite`` (an edit), like the specimen's fields.
+    Like the specimen's fields, a crop fills an uncropped photo, and replaces another crop only with
+    ``overwrite`` (an edit); only an edit of the whole photo (no crop) clears a stored crop.
     """
     changed: dict[str, dict[str, Any]] = {}
     for photo_id, decoded in known:
-        if decoded.crop is None:
+        if decoded.crop is None and not overwrite:
             continue
         row = session.get(Photo, photo_id)
-        new = decoded.crop.as_json()
+        new = decoded.crop.as_json() if decoded.crop is not None else None
         if row is None or row.crop == new:
             continue
         if row.crop is not None and not overwrite:

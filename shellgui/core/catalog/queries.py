@@ -16,6 +16,8 @@ from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
 from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, VALIDATED, AuditEntry, Photo, Specimen
+from shellgui.core.crops import Crop, CropError, crop_from_json
+from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.imaging import file_sha256
 
 SPECIMEN_FIELDS = ("catalog_number", "locality", "collector", "collected_on", "notes")
@@ -88,6 +90,25 @@ def find_catalogued_paths(
 ) -> CataloguedPhoto | None:
     """:func:`find_catalogued` for photo files."""
     return find_catalogued(catalog, [file_sha256(p) for p in paths])
+
+
+def stored_crops(catalog: Catalog, photos: Iterable[DecodedPhoto]) -> list[Crop | None]:
+    """The crop each photo is catalogued with (``None``: not catalogued, not cropped, or a stored crop
+    that no longer fits the photo)."""
+    photos = list(photos)
+    hashes = [p.sha256 for p in photos if p.sha256]
+    if not hashes:
+        return [None] * len(photos)
+    with catalog.session() as session:
+        rows = session.execute(select(Photo.sha256, Photo.crop).where(Photo.sha256.in_(hashes)))
+        stored = {sha256: crop for sha256, crop in rows}
+    crops: list[Crop | None] = []
+    for photo in photos:
+        try:
+            crops.append(crop_from_json(stored.get(photo.sha256), photo.info.width, photo.info.height))
+        except CropError:
+            crops.append(None)
+    return crops
 
 
 def audit_log(catalog: Catalog, specimen_id: int | None = None, limit: int = 500) -> list[AuditRecord]:
