@@ -215,6 +215,7 @@ class ReviewPanel(QWidget):
         self._load_seq += 1
         seq = self._load_seq
         self.progress.setText("Loading the review queue…")
+
         def shown(found: queries.ReviewPage) -> None:
             self._loaded(seq, found, then)
 
