@@ -9,6 +9,7 @@ decision. Every decision is stored as ``ValidatedByHuman`` with the curator's na
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from shellgui.core.catalog import PREDICTED, curation, queries
-from shellgui.core.catalog.browse import SpecimenFilter, SpecimenSort
+from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
 from shellgui.core.errors import ShellguiError
@@ -58,6 +59,7 @@ class ReviewPanel(QWidget):
 
     status = Signal(str)
     reviewed = Signal(int)
+    loaded = Signal()  # the queue shows the catalogue as of the last load()
 
     def __init__(self, context: AppContext) -> None:
         super().__init__()
@@ -65,6 +67,7 @@ class ReviewPanel(QWidget):
         self.rows: list[SpecimenRow] = []
         self.current: IdentificationRecord | None = None
         self.run_id: int | None = None
+        self._load_seq = 0
         self.queue = QTableWidget(0, 3)
         self.queue.setHorizontalHeaderLabels(["Photo", "Model says", "Confidence"])
         self.queue.verticalHeader().hide()
@@ -201,24 +204,49 @@ class ReviewPanel(QWidget):
         self.scope.setCurrentIndex(self.scope.findData(THIS_RUN if self.run_id else ALL_UNCHECKED))
         self.scope.blockSignals(False)
 
-    def load(self, run_id: int | None = None) -> None:
-        """Fill the queue for the chosen scope, lowest confidence first (``run_id``: "This run")."""
+    def load(self, run_id: int | None = None, then: Callable[[], None] | None = None) -> None:
+        """Fill the queue for the chosen scope, lowest confidence first (``run_id``: "This run").
+
+        The queries run off the GUI thread (a queue of 100,000 unchecked answers takes over 100 ms to
+        count); a newer load makes an older one's answer moot. ``then`` runs once the queue is shown."""
         self.run_id = run_id or self.run_id
         self.scope.model().item(0).setEnabled(bool(self.run_id))  # type: ignore[attr-defined]
         self.below.setVisible(self.scope.currentData() == BELOW)
-        order = SpecimenSort("score", descending=False)
-        total, rows = queries.catalogue_page(
-            self.context.catalog, self.current_filter(), order, limit=REVIEW_PAGE, count=True
+        self._load_seq += 1
+        seq = self._load_seq
+        self.progress.setText("Loading the review queue…")
+
+        def shown(found: queries.ReviewPage) -> None:
+            self._loaded(seq, found, then)
+
+        def failed(message: str) -> None:
+            self._load_failed(seq, message)
+
+        self.context.queries.submit(
+            queries.review_page,
+            self.context.catalog,
+            self.current_filter(),
+            self.scope.currentData() == THIS_RUN,
+            REVIEW_PAGE,
+            on_result=shown,
+            on_error=failed,
         )
-        if not rows and self.scope.currentData() == THIS_RUN:
-            everywhere, _ = queries.catalogue_page(
-                self.context.catalog, SpecimenFilter(status=PREDICTED), order, limit=0, count=True
+
+    def _load_failed(self, seq: int, message: str) -> None:
+        if seq == self._load_seq:
+            self.progress.setText("")
+            self.status.emit(f"The review queue could not be read: {message}")
+
+    def _loaded(self, seq: int, found: queries.ReviewPage, then: Callable[[], None] | None) -> None:
+        if seq != self._load_seq:
+            return  # a newer load is on its way
+        if found.unchecked_elsewhere:  # the run is done but the catalogue is not: never stay on an empty run
+            self.status.emit(
+                f"Nothing left to review in run {self.run_id}; showing all {found.unchecked_elsewhere:,}."
             )
-            if everywhere:  # the run is done but the catalogue is not: never stay on an empty run
-                self.status.emit(f"Nothing left to review in run {self.run_id}; showing all {everywhere:,}.")
-                self.scope.setCurrentIndex(self.scope.findData(ALL_UNCHECKED))  # reloads
-                return
-        self.total, self.rows = total or 0, rows
+            self.scope.setCurrentIndex(self.scope.findData(ALL_UNCHECKED))  # reloads
+            return
+        self.total, self.rows = found.total, found.rows
         self.queue.setRowCount(0)
         for i, row in enumerate(self.rows):
             self.queue.insertRow(i)
@@ -235,6 +263,9 @@ class ReviewPanel(QWidget):
             self.title.setText("Nothing to review here: every identification in this scope has been checked.")
             self.alternatives.clear()
             self.preview.set_image(None)
+        if then is not None:
+            then()
+        self.loaded.emit()
 
     def _update_progress(self) -> None:
         shown = f" (the {len(self.rows):,} least confident shown)" if self.total > len(self.rows) else ""
@@ -386,10 +417,14 @@ class ReviewPanel(QWidget):
             )
         if not undone:
             return
-        self.load(self.run_id)
-        for i, row in enumerate(self.rows):
-            if row.specimen_id == undone[-1].specimen_id:
-                self.queue.setCurrentCell(i, 0)
+        back = undone[-1].specimen_id
+
+        def select_the_undone() -> None:
+            for i, row in enumerate(self.rows):
+                if row.specimen_id == back:
+                    self.queue.setCurrentCell(i, 0)
+
+        self.load(self.run_id, then=select_the_undone)
         if not refused:
             summary = undone[0].summary if len(undone) == 1 else f"undid {len(undone):,} decisions"
             self.status.emit(summary[:1].upper() + summary[1:] + ".")

@@ -157,7 +157,8 @@ def test_ctrl_z_in_review_brings_the_specimen_back(qtbot, window, colour_photos)
     review.queue.setFocus()
     qtbot.keyClick(review.queue, Qt.Key.Key_2)  # the grey one: second alternative
     assert review.queue.rowCount() == 1
-    qtbot.keyClick(review.queue, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(review.loaded, timeout=5000):  # the queue reloads off the GUI thread
+        qtbot.keyClick(review.queue, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert review.queue.rowCount() == 2
     assert review.rows[review.queue.currentRow()].specimen_id == ids["grey"]
     history = queries.specimen_detail(window.context.catalog, ids["grey"]).history  # type: ignore[union-attr]

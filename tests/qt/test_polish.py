@@ -91,7 +91,9 @@ def test_recent_folders(qtbot, window, tmp_path: Path) -> None:  # type: ignore[
         panel.folder.setText(str(folder))
         with qtbot.waitSignal(panel.finished, timeout=20000):
             panel.start()
-    assert Settings.load().recent_folders[:2] == [str(tmp_path / "drawer-2"), str(tmp_path / "drawer-1")]
+    newest_first = [str(tmp_path / "drawer-2"), str(tmp_path / "drawer-1")]
+    # settings are saved off the GUI thread (a write with fsync): wait for the file, bounded
+    qtbot.waitUntil(lambda: Settings.load().recent_folders[:2] == newest_first, timeout=5000)
     panel._fill_recent()
     entries = [a.text() for a in panel.recent.menu().actions()]
     assert entries[:2] == [str(tmp_path / "drawer-2"), str(tmp_path / "drawer-1")]

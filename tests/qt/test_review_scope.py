@@ -29,7 +29,8 @@ def test_review_scope_counts_bulk_accept_and_undo(qtbot, window, colour_photos, 
     folder = next(iter(colour_photos.values())).parent  # red, green, blue (decided) and grey (uncertain)
     run_id = catalogue(qtbot, window, folder)
     review = window.review_panel
-    window.review_run(run_id)
+    with qtbot.waitSignal(review.loaded, timeout=5000):  # the queue loads off the GUI thread
+        window.review_run(run_id)
     assert (
         review.scope.currentData() == "run"
         and review.total == 4
@@ -41,7 +42,8 @@ def test_review_scope_counts_bulk_accept_and_undo(qtbot, window, colour_photos, 
         QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes
     )
     review.bulk_level.setValue(90)
-    review.accept_all_decided()
+    with qtbot.waitSignal(review.loaded, timeout=5000):
+        review.accept_all_decided()
     assert asked and "Accept 3 answers" in asked[0]
     assert review.total == 1 and [r.taxon for r in review.rows] == [None] and unchecked(window) == 1
     with window.context.catalog.session() as s:
@@ -51,7 +53,8 @@ def test_review_scope_counts_bulk_accept_and_undo(qtbot, window, colour_photos, 
     assert sorted(d.verification_status for d in decided if d) == [PREDICTED, VALIDATED, VALIDATED, VALIDATED]
     assert all(d.identified_by == "tester" for d in decided if d and d.verification_status == VALIDATED)
     # One Ctrl+Z undoes the whole bulk step.
-    review.undo_last()
+    with qtbot.waitSignal(review.loaded, timeout=5000):
+        review.undo_last()
     assert review.total == 4 and unchecked(window) == 4
     # Mouse: the buttons do what the keys do.
     review.queue.setCurrentCell(0, 0)
@@ -64,8 +67,10 @@ def test_review_scope_counts_bulk_accept_and_undo(qtbot, window, colour_photos, 
     review.buttons["Use alternative"].click()
     assert review.total == 2
     # Scope "below a confidence" counts truly, from the catalogue.
-    review.scope.setCurrentIndex(review.scope.findData("below"))
-    review.below.setValue(100)
+    with qtbot.waitSignal(review.loaded, timeout=5000):
+        review.scope.setCurrentIndex(review.scope.findData("below"))
+    with qtbot.waitSignal(review.loaded, timeout=5000):
+        review.below.setValue(100)
     assert review.total == 2 and review.below.isVisible()
 
 
@@ -80,5 +85,35 @@ def test_a_catalogued_folder_again_does_not_leave_review_stuck(
     messages: list[str] = []
     review.status.connect(messages.append)
     window.review_run(second)
-    assert review.scope.currentData() == "all" and review.total == 4
+    qtbot.waitUntil(lambda: review.scope.currentData() == "all" and review.total == 4, timeout=5000)
     assert any("Nothing left to review in run" in m for m in messages)
+
+
+def test_review_loads_off_the_gui_thread_and_drops_stale_answers(
+    qtbot, window, colour_photos, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    catalogue(qtbot, window, next(iter(colour_photos.values())).parent)
+    review = window.review_panel
+    real = queries.review_page
+    threads: list[str] = []
+
+    def slow(*args):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        time.sleep(0.3)  # a big catalogue
+        return real(*args)
+
+    monkeypatch.setattr(queries, "review_page", slow)
+    shown: list[int] = []
+    review.loaded.connect(lambda: shown.append(review.total))
+    started = time.perf_counter()
+    review.load()
+    review.load()  # superseded before the first answer arrives
+    assert time.perf_counter() - started < 0.2  # the GUI thread never waited for the query
+    assert "Loading" in review.progress.text()
+    qtbot.waitUntil(lambda: shown == [4], timeout=5000)
+    qtbot.wait(400)
+    assert shown == [4]  # the stale answer was dropped, not shown twice
+    assert threading.main_thread().name not in threads

@@ -15,7 +15,7 @@ from shellgui.core.catalog import browse
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
-from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, VALIDATED, AuditEntry, Photo, Specimen
+from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, PREDICTED, VALIDATED, AuditEntry, Photo, Specimen
 from shellgui.core.crops import Crop, CropError, crop_from_json
 from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.imaging import file_sha256
@@ -196,6 +196,28 @@ def catalogue_page(
     with catalog.session() as session:
         total = browse.count_specimens(session, where) if count else None
         return total, browse.specimen_page(session, where, sort, offset, limit)
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """One load of the review queue: how many answers are unchecked in the scope, the least confident
+    ``limit`` of them, and (for an empty cataloguing run) how many are unchecked elsewhere."""
+
+    total: int
+    rows: list[SpecimenRow]
+    unchecked_elsewhere: int = 0
+
+
+def review_page(catalog: Catalog, scope: browse.SpecimenFilter, this_run: bool, limit: int) -> ReviewPage:
+    """The review queue for ``scope``, lowest confidence first, in one read (for a query thread)."""
+    order = browse.SpecimenSort("score", descending=False)
+    with catalog.session() as session:
+        total = browse.count_specimens(session, scope)
+        rows = browse.specimen_page(session, scope, order, 0, limit)
+        elsewhere = 0
+        if not rows and this_run:
+            elsewhere = browse.count_specimens(session, browse.SpecimenFilter(status=PREDICTED))
+    return ReviewPage(total, rows, elsewhere)
 
 
 def catalogue_thumbnails(catalog: Catalog, specimen_ids: Iterable[int]) -> dict[int, bytes]:
