@@ -15,7 +15,7 @@ Tools only draw and forward: what a box or a line *means* (a valid crop, a lengt
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QCursor, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsPathItem,
@@ -32,7 +32,7 @@ class PhotoTool(QObject):
     """A mouse tool of a :class:`PhotoView`; positions are scene coordinates (full-resolution pixels)."""
 
     #: The cursor over the photo while this tool is active.
-    cursor = QCursor(Qt.CursorShape.CrossCursor)
+    cursor = Qt.CursorShape.CrossCursor
 
     def __init__(self, view: PhotoView) -> None:
         super().__init__(view)
