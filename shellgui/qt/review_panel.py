@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -68,6 +69,7 @@ class ReviewPanel(QWidget):
         self.current: IdentificationRecord | None = None
         self.run_id: int | None = None
         self._load_seq = 0
+        self._select_after_load: int | None = None  # an undone specimen, selected when it is back
         self.queue = QTableWidget(0, 3)
         self.queue.setHorizontalHeaderLabels(["Photo", "Model says", "Confidence"])
         self.queue.verticalHeader().hide()
@@ -204,11 +206,11 @@ class ReviewPanel(QWidget):
         self.scope.setCurrentIndex(self.scope.findData(THIS_RUN if self.run_id else ALL_UNCHECKED))
         self.scope.blockSignals(False)
 
-    def load(self, run_id: int | None = None, then: Callable[[], None] | None = None) -> None:
+    def load(self, run_id: int | None = None) -> None:
         """Fill the queue for the chosen scope, lowest confidence first (``run_id``: "This run").
 
         The queries run off the GUI thread (a queue of 100,000 unchecked answers takes over 100 ms to
-        count); a newer load makes an older one's answer moot. ``then`` runs once the queue is shown."""
+        count); a newer load makes an older one's answer moot; :attr:`loaded` says when it is shown."""
         self.run_id = run_id or self.run_id
         self.scope.model().item(0).setEnabled(bool(self.run_id))  # type: ignore[attr-defined]
         self.below.setVisible(self.scope.currentData() == BELOW)
@@ -217,7 +219,7 @@ class ReviewPanel(QWidget):
         self.progress.setText("Loading the review queue…")
 
         def shown(found: queries.ReviewPage) -> None:
-            self._loaded(seq, found, then)
+            self._loaded(seq, found)
 
         def failed(message: str) -> None:
             self._load_failed(seq, message)
@@ -237,7 +239,7 @@ class ReviewPanel(QWidget):
             self.progress.setText("")
             self.status.emit(f"The review queue could not be read: {message}")
 
-    def _loaded(self, seq: int, found: queries.ReviewPage, then: Callable[[], None] | None) -> None:
+    def _loaded(self, seq: int, found: queries.ReviewPage) -> None:
         if seq != self._load_seq:
             return  # a newer load is on its way
         if found.unchecked_elsewhere:  # the run is done but the catalogue is not: never stay on an empty run
@@ -263,8 +265,11 @@ class ReviewPanel(QWidget):
             self.title.setText("Nothing to review here: every identification in this scope has been checked.")
             self.alternatives.clear()
             self.preview.set_image(None)
-        if then is not None:
-            then()
+        if self._select_after_load is not None:
+            for i, row in enumerate(self.rows):
+                if row.specimen_id == self._select_after_load:
+                    self.queue.setCurrentCell(i, 0)
+            self._select_after_load = None
         self.loaded.emit()
 
     def _update_progress(self) -> None:
@@ -383,15 +388,48 @@ class ReviewPanel(QWidget):
         by = self.context.who(self)
         if by is None:
             return
-        try:
-            done = curation.accept_decided(self.context.catalog, level, by, scope)
-        except ShellguiError as exc:
-            self.status.emit(f"Not saved: {exc}")
-            return
-        self.undo_stack.append([d.action_id for d in done if d.action_id is not None])
-        self.status.emit(f"Accepted {len(done):,} decided answers at or above {level:.0%} · Ctrl+Z undoes")
-        self.load(self.run_id)
-        self.context.catalog_changed.emit()
+
+        def accepted(done: list[curation.Outcome]) -> None:
+            self.undo_stack.append([d.action_id for d in done if d.action_id is not None])
+            self.status.emit(
+                f"Accepted {len(done):,} decided answers at or above {level:.0%} · Ctrl+Z undoes"
+            )
+
+        self._write_then_reload(
+            f"Accepting {candidates:,} answers…",
+            accepted,
+            curation.accept_decided,
+            self.context.catalog,
+            level,
+            by,
+            scope,
+        )
+
+    def _write_then_reload(
+        self, doing: str, then: Callable[[Any], None], write: Callable[..., Any], *args: Any
+    ) -> None:
+        """Run a catalogue write of many rows on the pool (10,000 acceptances take ~15 s), the queue's
+        actions disabled meanwhile; then ``then(result)`` and a reload. A failure changes nothing (one
+        transaction) and says so in a line."""
+        self.setEnabled(False)
+        self.progress.setText(doing)
+        task = Task(write, *args)
+
+        def done(result: Any) -> None:
+            then(result)
+            self.context.catalog_changed.emit()
+
+        def failed(message: str) -> None:
+            self.status.emit(f"Not saved: {message}")
+
+        def finished() -> None:
+            self.setEnabled(True)
+            self.load(self.run_id)
+
+        task.signals.result.connect(done)
+        task.signals.error.connect(failed)
+        task.signals.finished.connect(finished)
+        self.context.keep(task)
 
     def not_identifiable(self) -> None:
         self._decide(Decision.not_identifiable())
@@ -410,22 +448,25 @@ class ReviewPanel(QWidget):
         if by is None:
             return
         action_ids = self.undo_stack.pop()
-        undone, refused = curation.undo_many(self.context.catalog, action_ids, by)
-        if refused:
-            self.status.emit(
-                f"Not undone: {refused[0]}" + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else "")
-            )
-        if not undone:
-            return
-        back = undone[-1].specimen_id
 
-        def select_the_undone() -> None:
-            for i, row in enumerate(self.rows):
-                if row.specimen_id == back:
-                    self.queue.setCurrentCell(i, 0)
+        def undone_now(result: tuple[list[curation.Outcome], list[str]]) -> None:
+            undone, refused = result
+            if refused:
+                self.status.emit(
+                    f"Not undone: {refused[0]}"
+                    + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else "")
+                )
+            if undone:
+                self._select_after_load = undone[-1].specimen_id
+            if undone and not refused:
+                summary = undone[0].summary if len(undone) == 1 else f"undid {len(undone):,} decisions"
+                self.status.emit(summary[:1].upper() + summary[1:] + ".")
 
-        self.load(self.run_id, then=select_the_undone)
-        if not refused:
-            summary = undone[0].summary if len(undone) == 1 else f"undid {len(undone):,} decisions"
-            self.status.emit(summary[:1].upper() + summary[1:] + ".")
-        self.context.catalog_changed.emit()
+        self._write_then_reload(
+            f"Undoing {len(action_ids):,} decisions…",
+            undone_now,
+            curation.undo_many,
+            self.context.catalog,
+            action_ids,
+            by,
+        )

@@ -117,3 +117,29 @@ def test_review_loads_off_the_gui_thread_and_drops_stale_answers(
     qtbot.wait(400)
     assert shown == [4]  # the stale answer was dropped, not shown twice
     assert threading.main_thread().name not in threads
+
+
+def test_bulk_accept_runs_off_the_gui_thread(qtbot, window, colour_photos, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from shellgui.core.catalog import curation
+
+    run_id = catalogue(qtbot, window, next(iter(colour_photos.values())).parent)
+    review = window.review_panel
+    with qtbot.waitSignal(review.loaded, timeout=5000):
+        window.review_run(run_id)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    real = curation.accept_decided
+
+    def slow(*args):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)  # thousands of acceptances
+        return real(*args)
+
+    monkeypatch.setattr(curation, "accept_decided", slow)
+    review.bulk_level.setValue(90)
+    started = time.perf_counter()
+    review.accept_all_decided()
+    assert time.perf_counter() - started < 0.3  # the window did not wait for the write
+    assert not review.isEnabled() and "Accepting 3 answers" in review.progress.text()
+    qtbot.waitUntil(lambda: review.isEnabled() and review.total == 1, timeout=10000)
+    assert unchecked(window) == 1 and review.undo_stack and len(review.undo_stack[-1]) == 3
