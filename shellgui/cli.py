@@ -41,6 +41,8 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
 
 BATCH_SIZES = (1, 256)  # the same range as shellgui.core.identify.BATCH_SIZE_RANGE (checked by a test)
 TOP_K = (1, 100)
+#: --subjects: several shells found in one photo are separate specimens, or views of one specimen.
+SEPARATE, VIEWS = "separate", "views"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +78,19 @@ def _parser() -> argparse.ArgumentParser:
         help="photos decoded and identified together, 1-256 (default 8): memory stays bounded",
     )
     ident.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ident.add_argument(
+        "--auto-crop",
+        action="store_true",
+        help="find the shells on a plain background and identify each (a photo where none stands out "
+        "is identified whole)",
+    )
+    ident.add_argument(
+        "--subjects",
+        choices=(SEPARATE, VIEWS),
+        default=SEPARATE,
+        help="with --auto-crop: several shells in one photo are separate specimens (default) or views "
+        "of one specimen",
+    )
     ident.add_argument("--no-record", action="store_true", help="do not store the result in the catalogue")
     ident.add_argument("--catalog-number", help="catalogue number of the specimen (with --specimen)")
     ident.add_argument("--locality")
@@ -220,7 +235,7 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def cmd_identify(args: argparse.Namespace) -> int:
     from shellgui.core.catalog.curation import CurationError
-    from shellgui.core.identify import identify_in_batches, identify_paths, record
+    from shellgui.core.identify import identify_in_batches, identify_paths, identify_subjects, record
 
     settings = _settings()
     top_k = args.top_k or settings.top_k
@@ -237,8 +252,15 @@ def cmd_identify(args: argparse.Namespace) -> int:
         from shellgui.core.catalog.decisions import Decision
 
         Decision.named(args.taxon)  # an empty or over-long name is refused before the model runs
+    if args.auto_crop and args.specimen:
+        _fail(
+            "--specimen cannot be combined with --auto-crop; use --subjects views for the shells of one photo"
+        )
+        return EXIT_USAGE
     classifier = _classifier(args)
-    if args.specimen:
+    if args.auto_crop:
+        batches = identify_subjects(classifier, args.photos, as_views=args.subjects == VIEWS, top_k=top_k)
+    elif args.specimen:
         batches = iter([identify_paths(classifier, args.photos, as_specimen=True, top_k=top_k)])
     else:
         batches = identify_in_batches(classifier, args.photos, args.batch_size or settings.batch_size, top_k)
@@ -246,13 +268,17 @@ def cmd_identify(args: argparse.Namespace) -> int:
     out: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     problems: list[str] = []
-    for photos, outcome in batches:  # one batch of photos in memory at a time
+    for _photos, outcome in batches:  # one batch of photos in memory at a time
         if catalog is None and not args.no_record and outcome.results:
             catalog = _catalog(args)
-        by_path = {p.path: p for p in photos}
-        for result in outcome.results:
+        for index, result in enumerate(outcome.results):
             shown = ", ".join(display_path(p) for p in result.paths)
             entry: dict[str, Any] = {"photos": [display_path(p) for p in result.paths], "specimen_id": None}
+            subjects = outcome.photos_of(index)
+            if args.auto_crop:
+                entry["crops"] = [p.crop.as_json() if p.crop else None for p in subjects]
+                entry["subjects"] = [p.subject for p in subjects]
+                entry["note"] = result.note
             if result.warning:
                 entry["warning"] = one_line(result.warning)
                 print(f"shellgui: warning: {one_line(result.warning)}", file=sys.stderr)
@@ -269,7 +295,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
                     done = record(
                         catalog,
                         classifier,
-                        [by_path[p] for p in result.paths],
+                        list(subjects),
                         result.prediction,
                         decision=decision,
                         by=by,
@@ -290,7 +316,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
             if args.json:
                 out.append(entry)
             else:
-                print(shown)
+                print(shown + (f"  [{one_line(result.note)}]" if result.note else ""))
                 print(f"  {one_line(result.prediction.summary)}")
                 for t in result.prediction.top_k:
                     print(f"    {t.probability:6.1%}  {one_line(t.name)}")

@@ -5,18 +5,20 @@ Shared by the CLI and the GUI so both record identifications the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from shellgui.core.autocrop import Subjects, find_subjects
 from shellgui.core.catalog import queries
 from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import Outcome, record_identification
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision
-from shellgui.core.crops import Crop, open_cropped
+from shellgui.core.crops import Crop, crop_photo, open_cropped
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import Photo, open_photo
 from shellgui.core.inference.classifier import Classifier
@@ -32,12 +34,20 @@ class Identified:
     prediction: Prediction
     specimen_id: int | None = None
     warning: str | None = None
+    #: What auto-cropping says about this result ("subject 2 of 3 ...", "nothing found ...").
+    note: str | None = None
 
 
 @dataclass(frozen=True)
 class IdentifyOutcome:
+    """The answers for a few photos, and the photos each answer is about (cropped or whole): record these."""
+
     results: tuple[Identified, ...]
     errors: tuple[PhotoError, ...]
+    photos: tuple[tuple[Photo, ...], ...] = ()
+
+    def photos_of(self, index: int) -> tuple[Photo, ...]:
+        return self.photos[index]
 
 
 #: The most views one specimen may have in one identification (they are all decoded at once).
@@ -92,11 +102,13 @@ def identify_paths(
     results: tuple[Identified, ...]
     if as_specimen:
         results = (_fused(classifier, photos, arrays, top_k),)
+        grouped: tuple[tuple[Photo, ...], ...] = (tuple(photos),)
     else:
         results = tuple(
             Identified((p.path,), pred) for p, pred in zip(photos, classifier.predict(arrays, top_k))
         )
-    return photos, IdentifyOutcome(results, tuple(errors))
+        grouped = tuple((p,) for p in photos)
+    return photos, IdentifyOutcome(results, tuple(errors), grouped)
 
 
 def _fused(
@@ -149,6 +161,71 @@ def with_stored_crops(
     if all(c is None for c in crops):
         return list(photos), result
     return identify_cropped(classifier, photos, crops, top_k)
+
+
+def subject_photos(photo: Photo) -> tuple[list[Photo], Subjects]:
+    """A photo cut into its subjects (see :func:`shellgui.core.autocrop.find_subjects`), each numbered
+    (``Photo.subject``) and cropped; the whole photo when none is found."""
+    subjects = find_subjects(photo.image, (photo.info.width, photo.info.height))
+    if not subjects.crops:
+        return [photo], subjects
+    return [
+        dataclasses.replace(crop_photo(photo, crop), subject=i) for i, crop in enumerate(subjects.crops)
+    ], subjects
+
+
+def identify_subjects(
+    classifier: Classifier,
+    paths: Sequence[str | os.PathLike[str]],
+    as_views: bool = False,
+    top_k: int = 5,
+) -> Iterator[tuple[list[Photo], IdentifyOutcome]]:
+    """Auto-crop: identify each subject of each photo (several shells on a plain background).
+
+    Each photo is decoded at full resolution (subjects are often small), cut into its subjects, and
+    identified one photo at a time, so memory stays bounded.
+
+    Args:
+        as_views: the subjects of one photo are views of one specimen (one fused answer per photo);
+            otherwise each subject is a specimen of its own (one answer each).
+
+    Yields:
+        Per photo, its subject photos and their outcome; a photo where nothing stands out is identified
+        whole, with a one-line ``note`` saying so.
+    """
+    for path in paths:
+        try:
+            photo = open_photo(path)
+            cropped, subjects = subject_photos(photo)
+            arrays = [classifier.prepare(p) for p in cropped]
+        except PhotoError as exc:
+            yield [], IdentifyOutcome((), (exc,))
+            continue
+        except MemoryError:
+            error = PhotoError("too_large", os.fspath(path), "not enough memory to prepare this photo")
+            yield [], IdentifyOutcome((), (error,))
+            continue
+        count = len(subjects.crops)
+        if count == 0:
+            only = Identified((photo.path,), classifier.predict(arrays, top_k)[0], note=subjects.note)
+            yield cropped, IdentifyOutcome((only,), (), ((cropped[0],),))
+        elif as_views and count > 1:
+            fused = _fused(classifier, cropped, arrays, top_k)
+            note = f"{count} subjects identified as views of one specimen" + (
+                f"; {subjects.note}" if subjects.note else ""
+            )
+            yield cropped, IdentifyOutcome((dataclasses.replace(fused, note=note),), (), (tuple(cropped),))
+        else:
+            answers = classifier.predict(arrays, top_k)
+            results = tuple(
+                Identified(
+                    (p.path,),
+                    answer,
+                    note=f"subject {i + 1} of {count}, crop {p.crop.describe() if p.crop else 'whole'}",
+                )
+                for i, (p, answer) in enumerate(zip(cropped, answers))
+            )
+            yield cropped, IdentifyOutcome(results, (), tuple((p,) for p in cropped))
 
 
 def identify_in_batches(

@@ -95,6 +95,8 @@ class Photo:
         size_bytes: the file's size.
         crop: when set, ``image`` holds only this part of the photo (see :mod:`shellgui.core.crops`);
             everything else still describes the whole file.
+        subject: which subject of a photo of several shells this is (0: the only or the first); each
+            subject of a file is catalogued as its own photo row.
     """
 
     path: str
@@ -104,6 +106,7 @@ class Photo:
     pixel_sha256: str | None = None
     size_bytes: int = 0
     crop: Crop | None = None
+    subject: int = 0
 
 
 @dataclass(frozen=True)

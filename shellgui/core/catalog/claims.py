@@ -49,18 +49,22 @@ def insert_or_skip(session: Session, table: Table, values: dict[str, Any]) -> in
 
 
 def find_photo(
-    session: Session, sha256: str, pixel_sha256: str | None, path: str, size: int
+    session: Session, sha256: str, pixel_sha256: str | None, path: str, size: int, subject: int = 0
 ) -> KnownPhoto | None:
-    """The catalogued photo with these bytes, or these pixels under other metadata.
+    """The catalogued photo with these bytes, or these pixels under other metadata (``subject``: which
+    subject of a photo of several, see ``Photo.subject``).
 
     A photo whose stored file is gone (moved or renamed) takes ``path``; one edited in place (same path,
     or its old file gone) takes the new path, hash and size, so it is found by its bytes from now on.
+    Every subject row of the file is updated alike.
     """
     condition = Photo.sha256 == sha256
     if pixel_sha256:
         condition = or_(condition, Photo.pixel_sha256 == pixel_sha256)
     rows = session.execute(
-        select(Photo.id, Photo.specimen_id, Photo.path, Photo.sha256).where(condition).order_by(Photo.id)
+        select(Photo.id, Photo.specimen_id, Photo.path, Photo.sha256)
+        .where(condition, Photo.subject == subject)
+        .order_by(Photo.id)
     ).all()
     if not rows:
         return None
@@ -69,14 +73,16 @@ def find_photo(
     if stored == path:
         if stored_sha == sha256:
             return KnownPhoto(photo_id, specimen_id, SAME)
-        session.execute(update(Photo).where(Photo.id == photo_id).values(sha256=sha256, size_bytes=size))
+        session.execute(
+            update(Photo).where(Photo.sha256 == stored_sha).values(sha256=sha256, size_bytes=size)
+        )
         return KnownPhoto(photo_id, specimen_id, EDITED)
     if os.path.lexists(stored):
         return KnownPhoto(photo_id, specimen_id, SAME)  # a copy: the stored one stays
     values: dict[str, Any] = {"path": path}
     if stored_sha != sha256:
         values.update(sha256=sha256, size_bytes=size)
-    session.execute(update(Photo).where(Photo.id == photo_id).values(**values))
+    session.execute(update(Photo).where(Photo.sha256 == stored_sha).values(**values))
     return KnownPhoto(photo_id, specimen_id, MOVED if stored_sha == sha256 else EDITED)
 
 
@@ -89,8 +95,10 @@ def insert_photo(
     size: int,
     info: PhotoInfo,
     thumbnail: bytes | None,
+    subject: int = 0,
+    crop: dict[str, int] | None = None,
 ) -> int | None:
-    """Store a photo; ``None`` when another writer stored the same photo first."""
+    """Store a photo (one subject of it, with its crop); ``None`` when another writer stored it first."""
     return insert_or_skip(
         session,
         Photo.__table__,  # type: ignore[arg-type]
@@ -109,6 +117,8 @@ def insert_photo(
             "gps_lon": info.gps_lon,
             "thumbnail": thumbnail,
             "added_at": utcnow(),
+            "subject": subject,
+            "crop": crop,
         },
     )
 

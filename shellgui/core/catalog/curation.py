@@ -278,7 +278,12 @@ def record_identification(
         # Found by bytes, or by pixels when only metadata changed; a moved photo's path is updated.
         found = {
             id(photo): claims.find_photo(
-                session, photo.sha256, photo.pixel_sha256, os.path.abspath(photo.path), photo.size_bytes
+                session,
+                photo.sha256,
+                photo.pixel_sha256,
+                os.path.abspath(photo.path),
+                photo.size_bytes,
+                photo.subject,
             )
             for photo in photos
         }
@@ -303,6 +308,7 @@ def record_identification(
                 make_thumbnail(photo.image),
                 pixel_sha256=photo.pixel_sha256,
                 crop=photo.crop.as_json() if photo.crop is not None else None,
+                subject=photo.subject,
             )
             for photo in photos
             if found[id(photo)] is None

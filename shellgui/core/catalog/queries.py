@@ -100,12 +100,15 @@ def stored_crops(catalog: Catalog, photos: Iterable[DecodedPhoto]) -> list[Crop 
     if not hashes:
         return [None] * len(photos)
     with catalog.session() as session:
-        rows = session.execute(select(Photo.sha256, Photo.crop).where(Photo.sha256.in_(hashes)))
-        stored = {sha256: crop for sha256, crop in rows}
+        rows = session.execute(
+            select(Photo.sha256, Photo.subject, Photo.crop).where(Photo.sha256.in_(hashes))
+        )
+        stored = {(sha256, subject): crop for sha256, subject, crop in rows}
     crops: list[Crop | None] = []
     for photo in photos:
         try:
-            crops.append(crop_from_json(stored.get(photo.sha256), photo.info.width, photo.info.height))
+            crop = stored.get((photo.sha256, photo.subject))
+            crops.append(crop_from_json(crop, photo.info.width, photo.info.height))
         except CropError:
             crops.append(None)
     return crops

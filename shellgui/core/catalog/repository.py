@@ -106,6 +106,7 @@ def add_photo(
     thumbnail: bytes | None = None,
     pixel_sha256: str | None = None,
     crop: dict[str, int] | None = None,
+    subject: int = 0,
 ) -> Photo:
     photo = Photo(
         specimen=specimen,
@@ -122,6 +123,7 @@ def add_photo(
         gps_lon=info.gps_lon,
         thumbnail=thumbnail,
         crop=crop,
+        subject=subject,
     )
     session.add(photo)
     session.flush()

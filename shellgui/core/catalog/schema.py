@@ -95,12 +95,19 @@ class Photo(Base):
     when only its metadata changed."""
 
     __tablename__ = "photos"
+    __table_args__ = (
+        UniqueConstraint("sha256", "subject", name="uq_photos_sha256_subject"),
+        Index("ix_photos_pixel_sha256_subject", "pixel_sha256", "subject", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(FilePath)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    pixel_sha256: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    pixel_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Which subject of the file this row is: 0 for a photo of one subject (or the whole photo); a photo of
+    # several shells recorded as separate specimens (or views) has one row per subject, each with its crop.
+    subject: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
