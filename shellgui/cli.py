@@ -136,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
     cat.add_argument(
         "--by", metavar="NAME", help="who vouches for the labels (default: the name in the settings)"
     )
+    cat.add_argument(
+        "--auto-crop",
+        action="store_true",
+        help="find the shells on a plain background: each one becomes a specimen of its own, cropped "
+        "(a photo where none stands out is catalogued whole)",
+    )
 
     exp = sub.add_parser("export", parents=[common], help="export the catalogue (CSV or Darwin Core)")
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
@@ -454,6 +460,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     label_by = require_name(args.by or settings.user_name) if args.label_from_folder else None
     binder = PhotoBinder.parse(args.bind) if args.bind else None
     label_notes: list[str] = []
+    crop_lines: list[str] = []
     labelled: Counter[str] = Counter()
     try:
         for progress in catalogue_folder(
@@ -466,8 +473,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             top_k=settings.top_k,
             label_by=label_by,
             bind=binder,
+            auto_crop=args.auto_crop,
         ):
             for item in progress.items:
+                if args.auto_crop:
+                    crop_lines.append(_subject_line(item))
                 if item.label_note:
                     label_notes.append(f"{item.path}: {item.label_note}")
                 elif label_by and item.status in (DONE, DUPLICATE):
@@ -501,6 +511,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             f"catalogue {catalog.display_name})"
         )
     )
+    for line in crop_lines:
+        print(line)
     if label_by:
         _print_folder_labels(labelled, label_by)
     for note in label_notes:
@@ -510,6 +522,19 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if last.state == CANCELLED:
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if last.failed else EXIT_OK
+
+
+def _subject_line(item) -> str:  # type: ignore[no-untyped-def]
+    """One line per catalogued subject of ``catalog --auto-crop``."""
+    where = display_path(item.path)
+    if item.subjects > 1:
+        where += f" [subject {item.subject + 1} of {item.subjects}]"
+    if item.crop_note:
+        where += f" [{item.crop_note}]"
+    if item.specimen_id is None:
+        return one_line(f"{where}: {item.status}" + (f" ({item.reason})" if item.reason else ""))
+    what = item.taxon or "uncertain" if item.status == "done" else f"{item.status}, {item.reason}"
+    return one_line(f"{where}: specimen {item.specimen_id}, {what}")
 
 
 def _print_folder_labels(counts: dict[str, int], by: str) -> None:

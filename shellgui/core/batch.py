@@ -9,6 +9,7 @@ photos and run items are claimed with ``INSERT ... ON CONFLICT DO NOTHING``, so 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -29,9 +30,10 @@ from shellgui.core.catalog.curation import decide_in
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
+from shellgui.core.crops import Crop
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
-from shellgui.core.identify import BATCH_SIZE_RANGE
+from shellgui.core.identify import BATCH_SIZE_RANGE, subject_photos
 from shellgui.core.imaging import PhotoInfo, is_photo_name, make_thumbnail, open_photo, read_photo_file
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
@@ -53,6 +55,12 @@ class ItemResult:
     score: float | None = None
     certainty: str | None = None
     label_note: str | None = None  # why a folder label was not recorded
+    #: With auto-crop: which subject of the photo this is, of how many, its crop, and why the whole
+    #: photo was used when no subject was found.
+    subject: int = 0
+    subjects: int = 1
+    crop: Crop | None = None
+    crop_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,11 @@ class _Loaded:
     thumbnail: bytes | None = None
     error: str | None = None
     duplicate: bool = False
+    #: Auto-crop: subject 0's crop (``array`` and ``thumbnail`` are subject 0's), the further subjects
+    #: (crop, array, thumbnail), and why the whole photo is used when nothing was found.
+    crop: Crop | None = None
+    more: list[tuple[Crop, np.ndarray, bytes]] = field(default_factory=list)
+    crop_note: str | None = None
 
 
 def find_photos(folder: str | os.PathLike[str]) -> list[str]:
@@ -147,9 +160,12 @@ def find_photos(folder: str | os.PathLike[str]) -> list[str]:
     return sorted(found)
 
 
-def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _Loaded:
-    """Hash, decode and prepare one file on a worker thread. Whatever goes wrong is this file's
-    failure, recorded with its reason: never an exception that would stop the run."""
+def _load(
+    path: str, classifier: Classifier, known_hashes: frozenset[str], auto_crop: bool = False
+) -> _Loaded:
+    """Hash, decode and prepare one file on a worker thread (with ``auto_crop``, each of its subjects).
+    Whatever goes wrong is this file's failure, recorded with its reason: never an exception that would
+    stop the run."""
     item = _Loaded(path)
     try:
         source = read_photo_file(path)  # read once (never a FIFO or device): hashed, then decoded
@@ -157,8 +173,15 @@ def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _L
         if item.sha256 in known_hashes:
             item.duplicate = True
             return item
-        photo = open_photo(source, min_side=classifier.min_decode_side)
+        # Subjects are often small: auto-crop decodes the whole resolution.
+        photo = open_photo(source, min_side=None if auto_crop else classifier.min_decode_side)
         item.info, item.pixel_sha256 = photo.info, photo.pixel_sha256
+        if auto_crop:
+            subjects, found = subject_photos(photo)
+            photo, item.crop, item.crop_note = subjects[0], subjects[0].crop, found.note
+            item.more = [
+                (p.crop, classifier.prepare(p), make_thumbnail(p.image)) for p in subjects[1:] if p.crop
+            ]
         item.array = classifier.prepare(photo)
         item.thumbnail = make_thumbnail(photo.image)
     except PhotoError as exc:
@@ -171,6 +194,7 @@ def _load(path: str, classifier: Classifier, known_hashes: frozenset[str]) -> _L
         item.error = f"the photo cannot be prepared ({type(exc).__name__}: {str(exc)[:120]})"
     if item.error is not None:
         item.array = item.thumbnail = None
+        item.more = []
     return item
 
 
@@ -235,15 +259,16 @@ def _commit(
 ) -> tuple[list[ItemResult], CatalogRun]:
     """Identify the decoded photos of a batch and record everything in one transaction."""
     good = [x for x in loaded if x.array is not None and not x.duplicate]
-    answers = classifier.predict([x.array for x in good if x.array is not None], top_k)
-    predictions = {id(x): p for x, p in zip(good, answers)}
+    arrays = [a for x in good for a in [x.array, *(m[1] for m in x.more)] if a is not None]
+    answers = iter(classifier.predict(arrays, top_k) if arrays else [])
+    predictions = {id(x): [next(answers) for _ in range(1 + len(x.more))] for x in good}
     stamp = repo.ModelStamp(classifier.name, classifier.version, classifier.sha256)
     # One order for every writer, copies after the photo they copy.
     ordered = sorted(loaded, key=lambda x: (x.duplicate, x.sha256 or "", x.path))
 
     def work(session: Session) -> tuple[list[ItemResult], CatalogRun]:
         settle = _Settle(session, run_id, stamp, labels, binder)
-        settled = [settle(item, predictions.get(id(item))) for item in ordered]
+        settled = [r for item in ordered for r in settle.subjects(item, predictions.get(id(item), []))]
         claims.recount_run(session, run_id, total, (DONE, FAILED, DUPLICATE))
         run = session.get(CatalogRun, run_id)
         assert run is not None
@@ -264,6 +289,62 @@ class _Settle:
     stamp: repo.ModelStamp
     labels: FolderLabels | None
     binder: PhotoBinder | None
+
+    def subjects(self, item: _Loaded, predictions: list[Prediction]) -> list[ItemResult | None]:
+        """Settle a file, then each further subject of it (auto-crop) as a specimen of its own."""
+        first = self(item, predictions[0] if predictions else None)
+        if first is None or first.status != DONE or not item.more:
+            return [first]
+        count = 1 + len(item.more)
+        results: list[ItemResult | None] = [dataclasses.replace(first, subjects=count)]
+        for index, ((crop, _, thumbnail), prediction) in enumerate(zip(item.more, predictions[1:]), 1):
+            results.append(self.subject(item, index, count, crop, thumbnail, prediction))
+        return results
+
+    def subject(
+        self, item: _Loaded, index: int, count: int, crop: Crop, thumbnail: bytes, prediction: Prediction
+    ) -> ItemResult:
+        """One further subject of a file already settled: its own photo row and specimen."""
+        session = self.session
+        assert item.info is not None and item.sha256 is not None
+        known = claims.find_photo(session, item.sha256, item.pixel_sha256, item.path, item.size, index)
+        if known is not None:
+            return ItemResult(
+                item.path, DUPLICATE, claims.SAME, known.specimen_id, subject=index, subjects=count
+            )
+        specimen = repo.add_specimen(session)
+        photo_id = claims.insert_photo(
+            session,
+            specimen.id,
+            item.path,
+            item.sha256,
+            item.pixel_sha256,
+            item.size,
+            item.info,
+            thumbnail,
+            subject=index,
+            crop=crop.as_json(),
+        )
+        if photo_id is None:  # another writer stored this subject a moment ago
+            session.execute(delete(Specimen).where(Specimen.id == specimen.id))
+            return ItemResult(item.path, DUPLICATE, claims.SAME, subject=index, subjects=count)
+        repo.add_machine_identification(session, specimen.id, prediction, self.stamp, run_id=self.run_id)
+        if prediction.embeddings is not None:
+            store_embedding(session, photo_id, self.stamp.sha256, prediction.embeddings[0])
+        note = _label(session, self.labels, specimen.id, item.path) if self.labels is not None else None
+        return ItemResult(
+            item.path,
+            DONE,
+            None,
+            specimen.id,
+            prediction.taxon,
+            prediction.score,
+            prediction.certainty,
+            note,
+            subject=index,
+            subjects=count,
+            crop=crop,
+        )
 
     def __call__(self, item: _Loaded, prediction: Prediction | None) -> ItemResult | None:
         session = self.session
@@ -293,6 +374,7 @@ class _Settle:
                 item.size,
                 item.info,
                 item.thumbnail,
+                crop=item.crop.as_json() if item.crop is not None else None,
             )
             if photo_id is None:  # stored by another writer a moment ago (one that does not take turns)
                 if bound is None:
@@ -310,7 +392,16 @@ class _Settle:
             store_embedding(session, photo_id, self.stamp.sha256, prediction.embeddings[0])
         session.execute(update(RunItem).where(RunItem.id == claimed).values(photo_id=photo_id))
         return ItemResult(
-            item.path, DONE, None, specimen.id, prediction.taxon, prediction.score, prediction.certainty, note
+            item.path,
+            DONE,
+            None,
+            specimen.id,
+            prediction.taxon,
+            prediction.score,
+            prediction.certainty,
+            note,
+            crop=item.crop,
+            crop_note=item.crop_note,
         )
 
     def failed(self, path: str, reason: str | None) -> ItemResult | None:
@@ -344,6 +435,7 @@ def catalogue_folder(
     top_k: int = 5,
     label_by: str | None = None,
     bind: PhotoBinder | None = None,
+    auto_crop: bool = False,
 ) -> Iterator[BatchProgress]:
     """Identify and catalogue every photo under ``folder``.
 
@@ -361,6 +453,10 @@ def catalogue_folder(
             someone already checked them (then the disagreement is reported in the item's reason).
         bind: attach each photo to the existing specimen its file name names (several views each) instead
             of making a specimen per photo; a photo that names no catalogued specimen fails with the reason.
+        auto_crop: crop each photo to its subjects on a plain background
+            (:func:`shellgui.core.autocrop.find_subjects`) and catalogue **each subject as a specimen of
+            its own** (a photo row per subject, with its crop): the catalogue never fuses photos unless
+            told. A photo where nothing stands out is catalogued whole, with the reason in ``crop_note``.
 
     Yields:
         :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
@@ -369,6 +465,8 @@ def catalogue_folder(
     low, high = BATCH_SIZE_RANGE
     if not low <= batch_size <= high:
         raise UsageError(f"the batch size must be between {low} and {high}, not {batch_size}")
+    if auto_crop and bind is not None:
+        raise UsageError("auto-crop makes a specimen of each shell found; it cannot bind photos to records")
     root = str(Path(folder).absolute())
     paths = find_photos(root)
     labels = FolderLabels(root, label_by, load_backbone()) if label_by else None
@@ -393,7 +491,7 @@ def catalogue_folder(
                 nxt = next(source, None)
                 if nxt is None:
                     return
-                queue.append(pool.submit(_load, nxt, classifier, known))
+                queue.append(pool.submit(_load, nxt, classifier, known, auto_crop))
 
         refill()
         batch: list[_Loaded] = []

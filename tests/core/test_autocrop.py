@@ -155,3 +155,46 @@ def test_cli_auto_crop_records_each_subject(tmp_path: Path, tiny_model: Path, ca
     assert len(rows) == 2 and {r[1] for r in rows} == {0, 1}
     assert main([*args[:-1], "--specimen", str(path)]) == 2
     assert "--subjects views" in capsys.readouterr().err
+
+
+def test_catalogue_folder_auto_crop_makes_a_specimen_per_subject(tmp_path: Path, tiny_model: Path) -> None:
+    from shellgui.core.batch import DONE, DUPLICATE, catalogue_folder
+    from shellgui.core.catalog import Catalog
+    from shellgui.core.errors import UsageError
+
+    folder = tmp_path / "drawer"
+    folder.mkdir()
+    tray(
+        shells=((150, 200, 200, 200), (700, 200, 200, 200)),
+        colours=((230, 20, 20), (20, 20, 230)),
+        background=(250, 250, 250),
+    ).save(folder / "tray.png")
+    Image.new("RGB", (300, 200), (20, 230, 20)).save(folder / "green.png")
+    classifier = load_classifier(tiny_model)
+    catalog = Catalog(tmp_path / "c.sqlite")
+    runs = list(catalogue_folder(catalog, classifier, folder, auto_crop=True, workers=1))
+    items = [i for p in runs for i in p.items]
+    assert runs[-1].done == 2 and runs[-1].failed == 0  # files
+    by_subject = {(Path(i.path).name, i.subject): i for i in items}
+    assert len(by_subject) == 3 and all(i.status == DONE for i in items)
+    assert (
+        by_subject["tray.png", 0].taxon == "Redia rubra"
+        and by_subject["tray.png", 1].taxon == "Caerulea azurea"
+    )
+    assert by_subject["tray.png", 1].subjects == 2 and by_subject["tray.png", 1].crop is not None
+    assert "whole photo" in (by_subject["green.png", 0].crop_note or "")
+    rows = sqlite3.connect(tmp_path / "c.sqlite").execute(
+        "SELECT specimen_id, subject, crop FROM photos WHERE crop IS NOT NULL OR subject = 0"
+    )
+    crops = {(r[1], r[2] is not None) for r in rows}
+    assert crops == {(0, True), (1, True), (0, False)}
+    again = list(catalogue_folder(catalog, classifier, folder, auto_crop=True, resume=False, workers=1))
+    assert again[-1].skipped == 2 and all(i.status == DUPLICATE for p in again for i in p.items)
+    with pytest.raises(UsageError, match="cannot bind"):
+        from shellgui.core.binding import PhotoBinder
+
+        next(
+            catalogue_folder(
+                catalog, classifier, folder, auto_crop=True, bind=PhotoBinder.parse("{catalog}.png")
+            )
+        )

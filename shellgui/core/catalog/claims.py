@@ -118,7 +118,7 @@ def insert_photo(
             "thumbnail": thumbnail,
             "added_at": utcnow(),
             "subject": subject,
-            "crop": crop,
+            **({"crop": crop} if crop is not None else {}),  # otherwise SQL NULL, not a JSON null
         },
     )
 

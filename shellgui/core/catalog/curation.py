@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session
 
 from shellgui.core.catalog import browse, claims
@@ -387,7 +387,7 @@ def _apply_crops(
             )
         old_thumbnail = base64.b64encode(row.thumbnail).decode("ascii") if row.thumbnail else None
         changed[str(photo_id)] = {"old": row.crop, "new": new, "old_thumbnail": old_thumbnail}
-        row.crop = new
+        row.crop = new if new is not None else null()  # SQL NULL, not a JSON null
         row.thumbnail = make_thumbnail(decoded.image)
     session.flush()
     return changed
@@ -665,7 +665,7 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
             for photo_id, crop in dict(details.get("crops", {})).items():
                 photo = session.get(Photo, int(photo_id))
                 if photo is not None:
-                    photo.crop = crop["old"]
+                    photo.crop = crop["old"] if crop["old"] is not None else null()
                     thumbnail = crop.get("old_thumbnail")
                     photo.thumbnail = base64.b64decode(thumbnail) if thumbnail else None
             session.flush()

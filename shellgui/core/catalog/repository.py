@@ -122,9 +122,10 @@ def add_photo(
         gps_lat=info.gps_lat,
         gps_lon=info.gps_lon,
         thumbnail=thumbnail,
-        crop=crop,
         subject=subject,
     )
+    if crop is not None:  # otherwise SQL NULL, not a JSON null
+        photo.crop = crop
     session.add(photo)
     session.flush()
     return photo
