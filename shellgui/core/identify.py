@@ -49,6 +49,10 @@ class IdentifyOutcome:
     def photos_of(self, index: int) -> tuple[Photo, ...]:
         return self.photos[index]
 
+    @property
+    def photos_flat(self) -> list[Photo]:
+        return [p for group in self.photos for p in group]
+
 
 #: The most views one specimen may have in one identification (they are all decoded at once).
 MAX_VIEWS = 32
@@ -195,37 +199,41 @@ def identify_subjects(
     """
     for path in paths:
         try:
-            photo = open_photo(path)
-            cropped, subjects = subject_photos(photo)
-            arrays = [classifier.prepare(p) for p in cropped]
+            outcome = identify_subjects_of(classifier, open_photo(path), as_views, top_k)
         except PhotoError as exc:
-            yield [], IdentifyOutcome((), (exc,))
-            continue
+            outcome = IdentifyOutcome((), (exc,))
         except MemoryError:
             error = PhotoError("too_large", os.fspath(path), "not enough memory to prepare this photo")
-            yield [], IdentifyOutcome((), (error,))
-            continue
-        count = len(subjects.crops)
-        if count == 0:
-            only = Identified((photo.path,), classifier.predict(arrays, top_k)[0], note=subjects.note)
-            yield cropped, IdentifyOutcome((only,), (), ((cropped[0],),))
-        elif as_views and count > 1:
-            fused = _fused(classifier, cropped, arrays, top_k)
-            note = f"{count} subjects identified as views of one specimen" + (
-                f"; {subjects.note}" if subjects.note else ""
-            )
-            yield cropped, IdentifyOutcome((dataclasses.replace(fused, note=note),), (), (tuple(cropped),))
-        else:
-            answers = classifier.predict(arrays, top_k)
-            results = tuple(
-                Identified(
-                    (p.path,),
-                    answer,
-                    note=f"subject {i + 1} of {count}, crop {p.crop.describe() if p.crop else 'whole'}",
-                )
-                for i, (p, answer) in enumerate(zip(cropped, answers))
-            )
-            yield cropped, IdentifyOutcome(results, (), tuple((p,) for p in cropped))
+            outcome = IdentifyOutcome((), (error,))
+        yield outcome.photos_flat, outcome
+
+
+def identify_subjects_of(
+    classifier: Classifier, photo: Photo, as_views: bool = False, top_k: int = 5
+) -> IdentifyOutcome:
+    """:func:`identify_subjects` for one photo already open (at full resolution, ideally)."""
+    cropped, subjects = subject_photos(photo)
+    arrays = [classifier.prepare(p) for p in cropped]
+    count = len(subjects.crops)
+    if count == 0:
+        only = Identified((photo.path,), classifier.predict(arrays, top_k)[0], note=subjects.note)
+        return IdentifyOutcome((only,), (), ((cropped[0],),))
+    if as_views and count > 1:
+        fused = _fused(classifier, cropped, arrays, top_k)
+        note = f"{count} subjects identified as views of one specimen" + (
+            f"; {subjects.note}" if subjects.note else ""
+        )
+        return IdentifyOutcome((dataclasses.replace(fused, note=note),), (), (tuple(cropped),))
+    answers = classifier.predict(arrays, top_k)
+    results = tuple(
+        Identified(
+            (p.path,),
+            answer,
+            note=f"subject {i + 1} of {count}, crop {p.crop.describe() if p.crop else 'whole'}",
+        )
+        for i, (p, answer) in enumerate(zip(cropped, answers))
+    )
+    return IdentifyOutcome(results, (), tuple((p,) for p in cropped))
 
 
 def identify_in_batches(

@@ -41,7 +41,13 @@ from shellgui.core.catalog.queries import CataloguedPhoto
 from shellgui.core.dates import collection_date
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import ShellguiError
-from shellgui.core.identify import Identified, identify_paths, record, with_stored_crops
+from shellgui.core.identify import (
+    Identified,
+    IdentifyOutcome,
+    identify_paths,
+    record,
+    with_stored_crops,
+)
 from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
 from shellgui.core.memory import CollectionAnswer, consult_collection
@@ -50,6 +56,7 @@ from shellgui.core.taxonomy import WORMS_LSID, NameBackbone, load_backbone
 from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_as_views
 from shellgui.qt import help as help_keys
 from shellgui.qt import theme
+from shellgui.qt.autocrop_choice import AutoCropController
 from shellgui.qt.context import AppContext
 from shellgui.qt.cropping import CropController
 from shellgui.qt.photo_tools import ToolSwitch
@@ -256,12 +263,15 @@ class IdentifyPanel(QWidget):
             zoom.addWidget(button)
         self.tools = ToolSwitch(self.preview)
         self.crop = CropController(self)
+        self.auto_crop = AutoCropController(self)
         zoom.addWidget(self.tools)
         zoom.addWidget(self.crop.clear_button)
+        zoom.addWidget(self.auto_crop.button)
         zoom.addStretch(1)
         zoom.addWidget(QLabel("Photos dropped together:"))
         zoom.addWidget(self.together)
         centre_layout.addLayout(zoom)
+        centre_layout.addWidget(self.auto_crop.bar)
         centre_layout.addWidget(self.busy)
         centre_layout.addWidget(self.errors)
 
@@ -417,7 +427,7 @@ class IdentifyPanel(QWidget):
             self.context.keep(task)
         self.items.clear()
         for result in job.results:
-            item = QListWidgetItem(self._item_text(result))
+            item = QListWidgetItem(self._item_text(result, result.note))
             item.setToolTip("\n".join(result.paths))
             self.items.addItem(item)
         self.errors.setText("\n".join(job.errors))
@@ -432,9 +442,13 @@ class IdentifyPanel(QWidget):
             self.preview.set_image(None)
 
     @staticmethod
-    def _item_text(result: Identified) -> str:
+    def _item_text(result: Identified, note: str | None = None) -> str:
         label = Path(result.paths[0]).name
-        if len(result.paths) > 1:
+        if note and note.startswith("subject "):
+            label += f" · shell {note.split()[1]}"
+        elif len(set(result.paths)) == 1 and len(result.paths) > 1:
+            label += f"\n{len(result.paths)} shells as views"
+        elif len(result.paths) > 1:
             label += f"\n+ {len(result.paths) - 1} more view{'s' if len(result.paths) > 2 else ''}"
         answer = result.prediction.taxon or ("not known" if result.prediction.not_known else "uncertain")
         return f"{label}\n→ {answer}"
@@ -468,6 +482,7 @@ class IdentifyPanel(QWidget):
         return self.job.known[row]
 
     def _show_item(self, row: int) -> None:
+        self.auto_crop.cancel()
         result = self.current()
         if result is None or self.job is None:
             return
@@ -577,7 +592,7 @@ class IdentifyPanel(QWidget):
         item = self.items.item(row)
         if item is not None:
             mark = RECORDED_MARK if item.text().startswith(RECORDED_MARK) else ""
-            item.setText(mark + self._item_text(result))
+            item.setText(mark + self._item_text(result, result.note))
         if row == self.items.currentRow():
             self.results.show_prediction(result.prediction, job.model_line)
             self.crop.show(self.shown_photo())
@@ -596,6 +611,31 @@ class IdentifyPanel(QWidget):
             )
             task.signals.result.connect(lambda memory: self._show_memory_of(job, row, result, memory))
             self.context.keep(task)
+        return True
+
+    def split_result(
+        self, row: int, before: Identified, outcome: IdentifyOutcome, known: list[CataloguedPhoto | None]
+    ) -> bool:
+        """Replace a result by the results of its subjects (auto-crop): one row each in the dropped list,
+        or one row for views of one specimen; ``False`` when ``before`` is no longer shown."""
+        job = self.job
+        if job is None or not 0 <= row < len(job.results) or job.results[row] is not before:
+            return False
+        count = len(outcome.results)
+        job.results[row : row + 1] = outcome.results
+        job.result_photos[row : row + 1] = [list(outcome.photos_of(i)) for i in range(count)]
+        job.known[row : row + 1] = known if len(known) == count else [None] * count
+        if row < len(job.memories):
+            job.memories[row : row + 1] = [None] * count
+        self.items.blockSignals(True)
+        self.items.takeItem(row)
+        for i, result in enumerate(outcome.results):
+            item = QListWidgetItem(self._item_text(result, result.note))
+            item.setToolTip("\n".join(result.paths) + (f"\n{result.note}" if result.note else ""))
+            self.items.insertItem(row + i, item)
+        self.items.blockSignals(False)
+        self.items.setCurrentRow(row)
+        self._show_item(row)
         return True
 
     def _show_memory_of(

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsRectItem,
     QHBoxLayout,
@@ -88,6 +89,7 @@ class CropTool(PhotoTool):
         self._start_screen: QPointF | None = None
         self._shade: QGraphicsPathItem | None = None
         self._outline: QGraphicsRectItem | None = None
+        self._subjects: list[QGraphicsItem] = []
         self.shown: QRectF | None = None
 
     def _draw(self, rect: QRectF | None) -> None:
@@ -115,8 +117,31 @@ class CropTool(PhotoTool):
 
     def show_crop(self, rect: QRectF | None) -> None:
         """Draw the crop in force (``None``: the whole photo, nothing drawn)."""
+        self.show_subjects([])
         self.shown = rect
         self._draw(rect)
+
+    def show_subjects(self, rects: list[QRectF]) -> None:
+        """Outline and number boxes found by auto-crop (an empty list removes them)."""
+        scene = self.view.scene()
+        for item in self._subjects:
+            scene.removeItem(item)
+        self._subjects = []
+        pen = QPen(QColor("#4fc3f7"), 3)
+        pen.setCosmetic(True)
+        for number, rect in enumerate(rects, 1):
+            box = scene.addRect(rect, pen)
+            label = scene.addSimpleText(str(number))
+            label.setBrush(QBrush(QColor("#4fc3f7")))
+            label.setFlag(label.GraphicsItemFlag.ItemIgnoresTransformations)  # readable at any zoom
+            font = label.font()
+            font.setPointSize(16)
+            font.setBold(True)
+            label.setFont(font)
+            label.setPos(rect.topLeft() + QPointF(6, 4))
+            for item in (box, label):
+                item.setZValue(2)
+            self._subjects += [box, label]
 
     def press(self, pos: QPointF) -> None:
         self._start = _clamped(self.view, pos)
@@ -148,6 +173,7 @@ class CropTool(PhotoTool):
         self._start = self._start_screen = None
         self.shown = None
         self._draw(None)
+        self.show_subjects([])
 
 
 class ToolSwitch(QWidget):

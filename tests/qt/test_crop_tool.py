@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 from PySide6.QtCore import QPointF, Qt
 from test_main_window import drop
 
@@ -87,3 +87,56 @@ def test_a_tiny_box_is_refused_with_a_line(qtbot, window, colour_photos) -> None
         drag(qtbot, view, (10, 10), (14, 40))  # 4 pixels wide (the photo is 64x48; the view zooms in)
     assert "Not cropped" in blocker.args[0] and "at least 16 pixels" in blocker.args[0]
     assert panel.shown_photo().crop is None and panel.crop.tool.shown is None
+
+
+def test_auto_crop_offers_several_shells_as_separate_specimens_or_views(
+    qtbot, window, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "tray.png"
+    image = Image.new("RGB", (900, 500), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((100, 150, 300, 350), fill=(230, 20, 20))
+    draw.ellipse((600, 150, 800, 350), fill=(20, 20, 230))
+    draw.rectangle((40, 440, 860, 460), fill=(240, 230, 90))  # a ruler: ignored
+    image.save(path)
+    panel = window.identify_panel
+    drop(window, [path])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    panel.auto_crop.button.click()
+    qtbot.waitUntil(lambda: panel.auto_crop.bar.isVisible(), timeout=10000)
+    assert "2 shells found" in panel.auto_crop.question.text()
+    assert len(panel.crop.tool._subjects) == 4  # two numbered boxes
+
+    # Views of one specimen: one row, two cropped photos of the same file.
+    panel.auto_crop.views_button.click()
+    assert panel.items.count() == 1 and not panel.auto_crop.bar.isVisible()
+    assert [p.subject for p in panel.current_photos()] == [0, 1] and panel.next_view.isVisible()
+
+    # Separate specimens: two rows, each identified from its own crop, recorded as two specimens.
+    panel.auto_crop.button.click()
+    qtbot.waitUntil(lambda: panel.auto_crop.bar.isVisible(), timeout=10000)
+    panel.auto_crop.separate_button.click()
+    assert panel.items.count() == 2 and "shell 1" in panel.items.item(0).text()
+    assert panel.taxon.text() == "Redia rubra"
+    ids = []
+    for row, taxon in ((0, "Redia rubra"), (1, "Caerulea azurea")):
+        panel.items.setCurrentRow(row)
+        assert panel.taxon.text() == taxon and panel.shown_photo().subject == row
+        with qtbot.waitSignal(panel.recorded, timeout=10000) as blocker:
+            panel.save(validate=False)
+        ids.append(blocker.args[0])
+    assert ids[0] != ids[1]
+    with window.context.catalog.session() as session:
+        rows = session.query(PhotoRow).order_by(PhotoRow.subject).all()
+        assert [(r.subject, r.specimen_id) for r in rows] == [(0, ids[0]), (1, ids[1])]
+        assert all(r.crop is not None for r in rows)
+
+
+def test_auto_crop_on_a_busy_photo_keeps_it_whole_with_a_line(qtbot, window, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"]])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    with qtbot.waitSignal(panel.status, timeout=10000) as blocker:
+        panel.auto_crop.button.click()
+    assert "whole photo" in blocker.args[0] and panel.shown_photo().crop is None
+    assert panel.items.count() == 1 and not panel.auto_crop.bar.isVisible()

@@ -92,6 +92,18 @@ def find_catalogued_paths(
     return find_catalogued(catalog, [file_sha256(p) for p in paths])
 
 
+def find_catalogued_photo(catalog: Catalog, photo: DecodedPhoto) -> CataloguedPhoto | None:
+    """The catalogue's row for this photo's subject (``Photo.subject``) with its specimen's state."""
+    with catalog.session() as session:
+        row = session.scalar(
+            select(Photo).where(Photo.sha256 == photo.sha256, Photo.subject == photo.subject).limit(1)
+        )
+        if row is None:
+            return None
+        current = repo.current_identification(session, row.specimen_id)
+        return CataloguedPhoto(row.id, row.specimen_id, specimen_fields(row.specimen), current)
+
+
 def stored_crops(catalog: Catalog, photos: Iterable[DecodedPhoto]) -> list[Crop | None]:
     """The crop each photo is catalogued with (``None``: not catalogued, not cropped, or a stored crop
     that no longer fits the photo)."""
