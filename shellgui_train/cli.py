@@ -139,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--mixup", type=float, default=0.0, help="MixUp alpha in stage 2 (0: off)")
     rec.add_argument("--cutmix", type=float, default=0.0, help="CutMix alpha in stage 2 (0: off)")
     rec.add_argument(
+        "--synthetic-outliers",
+        type=float,
+        default=0.0,
+        metavar="WEIGHT",
+        help="outlier exposure on synthetic outliers (tiles of the batch shuffled together) with this loss "
+        "weight, e.g. 0.5: teaches a uniform answer for texture without a subject; doubles the work per "
+        "batch (0: off)",
+    )
+    rec.add_argument(
         "--balance",
         choices=("loss", "sampler", "none"),
         default="loss",
@@ -315,6 +324,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         hflip=args.hflip,
         mixup=args.mixup,
         cutmix=args.cutmix,
+        synthetic_outliers=args.synthetic_outliers,
         balance=args.balance,
         patience=args.patience,
         seed=args.seed,

@@ -36,6 +36,7 @@ from shellgui_train.architectures import (
     set_trainable,
 )
 from shellgui_train.data import Splits
+from shellgui_train.outlier_exposure import shuffled_tiles, uniform_target_loss
 from shellgui_train.transforms import PhotoDataset, eval_transform, train_transform
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ class TrainConfig:
     hflip: bool = False
     mixup: float = 0.0
     cutmix: float = 0.0
+    # Weight of the outlier-exposure loss on synthetic outliers (shuffled tiles of the batch); 0: off.
+    synthetic_outliers: float = 0.0
     balance: str = "loss"  # "loss", "sampler" or "none"
     patience: int = 8
     warmup_epochs: float = 1.0
@@ -299,9 +302,16 @@ class Trainer:
             images = self.normalise(images)
             if mix is not None:
                 images, soft = mix(images, targets)
+            outliers = shuffled_tiles(images) if cfg.synthetic_outliers > 0 else None
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.is_cuda and cfg.amp):
-                logits = model(images)
-                loss = criterion(logits, soft if mix is not None else targets)
+                if outliers is None:
+                    logits = model(images)
+                    loss = criterion(logits, soft if mix is not None else targets)
+                else:  # one forward pass for both, so batch-norm statistics see them together
+                    both = model(torch.cat([images, outliers]))
+                    logits = both[: len(images)]
+                    loss = criterion(logits, soft if mix is not None else targets)
+                    loss = loss + cfg.synthetic_outliers * uniform_target_loss(both[len(images) :])
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
