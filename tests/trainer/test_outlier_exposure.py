@@ -9,7 +9,6 @@ import torch
 
 from shellgui_train.cli import main
 from shellgui_train.outlier_exposure import shuffled_tiles, uniform_target_loss
-
 from tests.trainer.test_openset_export import TINY, _photos
 
 
