@@ -230,7 +230,7 @@ def _classifier(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     settings = _settings()
     path = resolve_model(args.model or settings.model or None)
-    return Classifier(path, provider=args.provider or settings.provider)
+    return Classifier(path, provider=args.provider or settings.provider, prefer_int8=settings.prefer_int8)
 
 
 def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -334,10 +334,15 @@ def cmd_identify(args: argparse.Namespace) -> int:
             errors.append({"path": display_path(error.path), "kind": error.kind, "message": error.reason})
             _fail(error)
     if args.json:
-        model = {"name": classifier.name, "version": classifier.version, "provider": classifier.device}
+        model = {
+            "name": classifier.name,
+            "version": classifier.version,
+            "provider": classifier.device,
+            "precision": classifier.precision,
+        }
         print(json.dumps({"model": model, "results": out, "errors": errors}, indent=2, ensure_ascii=False))
     elif len(args.photos) > len(errors):
-        print(f"(model {one_line(classifier.name)} {one_line(classifier.version)} on {classifier.device})")
+        print(f"(model {one_line(classifier.name)} {one_line(classifier.version)} on {classifier.runs_on})")
     for problem in problems:
         _fail(problem)
     return EXIT_SOME_FAILED if errors or problems else EXIT_OK
@@ -507,7 +512,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     print(
         one_line(
             f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
-            f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
+            f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.runs_on}, "
             f"catalogue {catalog.display_name})"
         )
     )
