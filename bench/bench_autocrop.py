@@ -195,11 +195,11 @@ def main() -> int:
         t3 = time.perf_counter()
         cropped = [crop_photo(photo, c) for c in subjects.crops] or [photo]
         answers = classifier.identify(cropped)
+        t4 = time.perf_counter()
         with square_boxes():
             square_subjects = find_subjects(photo.image, (photo.info.width, photo.info.height))
         square_cropped = [crop_photo(photo, c) for c in square_subjects.crops] or [photo]
         square_answers = classifier.identify(square_cropped)
-        t4 = time.perf_counter()
         times["whole"] += t1 - t0
         times["find_subjects"] += t3 - t2
         times["auto-crop"] += t4 - t1
