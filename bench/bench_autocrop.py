@@ -8,18 +8,22 @@ background (paper, grey card, dark cloth; 2400x1600 and 4000x3000; the photo at 
 with a ruler-like stripe and some dust, saved as JPEG, and identified twice: whole, as a collector would
 drop it, and cut by :func:`shellgui.core.autocrop.find_subjects`. Pairs of test photos of two different
 taxa make the two-shell photos. Printed: the answer mix (correct / wrong decided answer / uncertain / "not
-known"), top-1 accuracy, subjects found, and the IoU of the found (tight) box with the pasted box.
+known"), top-1 accuracy, subjects found, and the IoU of the found (tight) box with the pasted box; the
+auto-crop boxes of the shipped settings (5 % padding, at most 4:3) and of the first version ("square12":
+square, 12 % padding) side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import random
 import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shellgui.core import autocrop  # noqa: E402
 from shellgui.core.autocrop import find_subjects  # noqa: E402
 from shellgui.core.crops import Crop, crop_photo  # noqa: E402
 from shellgui.core.imaging import open_photo  # noqa: E402
@@ -37,6 +42,20 @@ from shellgui.core.inference.decision import Prediction  # noqa: E402
 BACKGROUNDS = {"paper": (236, 232, 222), "grey card": (188, 188, 192), "dark cloth": (34, 48, 40)}
 CANVASES = ((2400, 1600), (4000, 3000))
 SHELL_WIDTH = (0.12, 0.20)  # the pasted photo's width, as a fraction of the canvas width
+
+
+#: The first version's boxes, for comparison: square, 12 % padding.
+SQUARE = "square12"
+
+
+@contextlib.contextmanager
+def square_boxes() -> Iterator[None]:
+    saved = autocrop.PADDING, autocrop.MAX_BOX_ASPECT
+    autocrop.PADDING, autocrop.MAX_BOX_ASPECT = 0.12, 1.0
+    try:
+        yield
+    finally:
+        autocrop.PADDING, autocrop.MAX_BOX_ASPECT = saved
 
 
 @dataclass
@@ -177,6 +196,10 @@ def main() -> int:
         cropped = [crop_photo(photo, c) for c in subjects.crops] or [photo]
         answers = classifier.identify(cropped)
         t4 = time.perf_counter()
+        with square_boxes():
+            square_subjects = find_subjects(photo.image, (photo.info.width, photo.info.height))
+        square_cropped = [crop_photo(photo, c) for c in square_subjects.crops] or [photo]
+        square_answers = classifier.identify(square_cropped)
         times["whole"] += t1 - t0
         times["find_subjects"] += t3 - t2
         times["auto-crop"] += t4 - t1
@@ -186,8 +209,10 @@ def main() -> int:
             # whose box matches this shell best
             matches = [(b.iou(box), a) for b, a in zip(subjects.boxes, answers)] if subjects.boxes else []
             iou, answer = max(matches, key=lambda m: m[0]) if matches else (0.0, answers[0])
+            square = [(b.iou(box), a) for b, a in zip(square_subjects.boxes, square_answers)]
+            square_answer = max(square, key=lambda m: m[0])[1] if square else square_answers[0]
             ious.setdefault(case.kind, []).append(iou)
-            for method, prediction in (("whole", whole), ("auto-crop", answer)):
+            for method, prediction in (("whole", whole), ("auto-crop", answer), (SQUARE, square_answer)):
                 counts = rows.setdefault((case.kind, method), Counter())
                 counts[outcome(prediction, truth)] += 1
                 counts["top1"] += top1(prediction, truth)
@@ -202,13 +227,14 @@ def main() -> int:
         f"{'photos':<22} {'method':<10} {'n':>4} {'top-1':>7} {'correct':>8} {'wrong':>6} {'uncertain':>9} "
         f"{'not known':>9}",
     ]
-    for (kind, method), c in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1] != "whole")):
+    order = {"whole": 0, "auto-crop": 1, SQUARE: 2}
+    for (kind, method), c in sorted(rows.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])):
         n = c["n"]
         lines.append(
             f"{kind:<22} {method:<10} {n:>4} {c['top1'] / n:>7.1%} {c['correct'] / n:>8.1%} "
             f"{c['wrong'] / n:>6.1%} {c['uncertain'] / n:>9.1%} {c['not known'] / n:>9.1%}"
         )
-    for method in ("whole", "auto-crop"):
+    for method in order:
         total: Counter[str] = Counter()
         for (_kind, m), c in rows.items():
             if m == method:

@@ -106,3 +106,25 @@ def peak_rss_mb() -> float:
 
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return usage / 1024 if sys.platform != "darwin" else usage / 1024 / 1024
+
+
+def int8_onnx_model() -> Path:
+    """The int8 twin of :func:`onnx_model` (QDQ, per-channel), calibrated on the bench's generated photos.
+
+    For speed only: the bench network has random weights, so parity with fp32 means nothing here; it is
+    checked on real models by ``shellgui-train quantize``.
+    """
+    from shellgui.core.imaging import open_photo
+    from shellgui.core.inference import Classifier
+    from shellgui.core.models import int8_twin_path
+    from shellgui_train.quantize import write_int8
+
+    fp32 = onnx_model()
+    twin = int8_twin_path(fp32)
+    if twin.exists():
+        return twin
+    classifier = Classifier(fp32, provider="cpu")
+    photos = twelve_megapixel_jpegs(8)
+    arrays = [classifier.prepare(open_photo(p, min_side=classifier.min_decode_side)) for p in photos]
+    write_int8(fp32, classifier.input_name, arrays, twin, classifier.card)
+    return twin

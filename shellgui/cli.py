@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
         "is identified whole)",
     )
     ident.add_argument(
+        "--crop",
+        metavar="X,Y,W,H",
+        help="identify only this box of the photo (pixels of the upright photo); saved with the record",
+    )
+    ident.add_argument(
         "--subjects",
         choices=(SEPARATE, VIEWS),
         default=SEPARATE,
@@ -230,7 +235,7 @@ def _classifier(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     settings = _settings()
     path = resolve_model(args.model or settings.model or None)
-    return Classifier(path, provider=args.provider or settings.provider)
+    return Classifier(path, provider=args.provider or settings.provider, prefer_int8=settings.prefer_int8)
 
 
 def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -241,7 +246,13 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def cmd_identify(args: argparse.Namespace) -> int:
     from shellgui.core.catalog.curation import CurationError
-    from shellgui.core.identify import identify_in_batches, identify_paths, identify_subjects, record
+    from shellgui.core.identify import (
+        identify_box,
+        identify_in_batches,
+        identify_paths,
+        identify_subjects,
+        record,
+    )
 
     settings = _settings()
     top_k = args.top_k or settings.top_k
@@ -258,13 +269,23 @@ def cmd_identify(args: argparse.Namespace) -> int:
         from shellgui.core.catalog.decisions import Decision
 
         Decision.named(args.taxon)  # an empty or over-long name is refused before the model runs
+    if args.crop is not None and (args.auto_crop or args.specimen or len(args.photos) != 1):
+        _fail("--crop takes exactly one photo, without --auto-crop or --specimen")
+        return EXIT_USAGE
+    box = None
+    if args.crop is not None:
+        from shellgui.core.crops import parse_crop
+
+        box = parse_crop(args.crop)
     if args.auto_crop and args.specimen:
         _fail(
             "--specimen cannot be combined with --auto-crop; use --subjects views for the shells of one photo"
         )
         return EXIT_USAGE
     classifier = _classifier(args)
-    if args.auto_crop:
+    if box is not None:
+        batches = iter([identify_box(classifier, args.photos[0], box, top_k)])
+    elif args.auto_crop:
         batches = identify_subjects(classifier, args.photos, as_views=args.subjects == VIEWS, top_k=top_k)
     elif args.specimen:
         batches = iter([identify_paths(classifier, args.photos, as_specimen=True, top_k=top_k)])
@@ -281,7 +302,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
             shown = ", ".join(display_path(p) for p in result.paths)
             entry: dict[str, Any] = {"photos": [display_path(p) for p in result.paths], "specimen_id": None}
             subjects = outcome.photos_of(index)
-            if args.auto_crop:
+            if args.auto_crop or box is not None:
                 entry["crops"] = [p.crop.as_json() if p.crop else None for p in subjects]
                 entry["subjects"] = [p.subject for p in subjects]
                 entry["note"] = result.note
@@ -334,10 +355,15 @@ def cmd_identify(args: argparse.Namespace) -> int:
             errors.append({"path": display_path(error.path), "kind": error.kind, "message": error.reason})
             _fail(error)
     if args.json:
-        model = {"name": classifier.name, "version": classifier.version, "provider": classifier.device}
+        model = {
+            "name": classifier.name,
+            "version": classifier.version,
+            "provider": classifier.device,
+            "precision": classifier.precision,
+        }
         print(json.dumps({"model": model, "results": out, "errors": errors}, indent=2, ensure_ascii=False))
     elif len(args.photos) > len(errors):
-        print(f"(model {one_line(classifier.name)} {one_line(classifier.version)} on {classifier.device})")
+        print(f"(model {one_line(classifier.name)} {one_line(classifier.version)} on {classifier.runs_on})")
     for problem in problems:
         _fail(problem)
     return EXIT_SOME_FAILED if errors or problems else EXIT_OK
@@ -507,7 +533,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     print(
         one_line(
             f"{last.done} catalogued, {last.skipped} already in the catalogue, {last.failed} failed "
-            f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.device}, "
+            f"(run {last.run_id}, model {classifier.name} {classifier.version} on {classifier.runs_on}, "
             f"catalogue {catalog.display_name})"
         )
     )

@@ -259,6 +259,16 @@ def resume_args(
     return resumed, saved
 
 
+def _quantize(argv: list[str]) -> int:
+    from shellgui.core.errors import ShellguiError
+    from shellgui_train.quantize import main as quantize_main
+
+    try:
+        return quantize_main(argv)
+    except ShellguiError as exc:
+        return _fail(str(exc))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``shellgui-train``."""
     missing = missing_train_extra()
@@ -267,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             f"training needs PyTorch and friends ({missing} is missing): pip install 'shellgui[train]'"
         )
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["quantize"]:
+        return _quantize(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="shellgui-train: %(levelname)s: %(message)s")

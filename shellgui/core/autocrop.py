@@ -12,8 +12,8 @@ one shell with a little background around it. The method is deliberately simple 
    (``scipy.ndimage``);
 3. each connected component is a candidate (``scipy.ndimage.label``); thin stripes (a ruler, a scale bar,
    the edge of a sheet) and specks far smaller than the largest subject are dropped;
-4. each subject's box is padded and made square (the model resizes the shorter side and keeps the centre,
-   so a long box would lose the shell's ends), within the photo.
+4. each subject's box is padded a little and widened to at most 4:3 (the model resizes the shorter side
+   and keeps the centre, so a long box would lose the shell's ends), within the photo.
 
 When nothing stands out the whole photo is used, and :attr:`Subjects.note` says why in one line.
 """
@@ -47,7 +47,13 @@ MAX_SUBJECT_ASPECT = 6.0
 MIN_RELATIVE_AREA = 0.08
 MIN_PHOTO_FRACTION = 0.0005
 #: Padding added around each subject, as a fraction of its longer side.
-PADDING = 0.12
+PADDING = 0.05
+#: Boxes are widened to at most this aspect ratio: the model resizes the shorter side and keeps the
+#: centre square, so a longer box loses the shell's ends, and a square box of a shell on paper shows the
+#: model more paper than it ever saw. 4:3 with 5 % padding gave the zhang8 model its own accuracy back on
+#: pasted photos; square boxes with 12 % padding lost most of it on light backgrounds
+#: (bench/bench_autocrop.py, bench/results/autocrop.txt).
+MAX_BOX_ASPECT = 4 / 3
 #: A subject box covering this much of the photo means the photo is already framed: no crop.
 FRAMED = 0.8
 #: At most this many subjects are offered (the largest).
@@ -95,14 +101,17 @@ def _border(pixels: np.ndarray) -> np.ndarray:
 
 
 def _square(box: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
-    """A padded square box around ``(left, top, right, bottom)``, shifted (then clipped) into the photo."""
+    """A padded box around ``(left, top, right, bottom)`` no longer than :data:`MAX_BOX_ASPECT`, shifted
+    (then clipped) into the photo."""
     left, top, right, bottom = box
-    side = max(right - left, bottom - top) * (1 + 2 * PADDING)
-    side = min(side, width, height) if side > min(width, height) else side
+    pad = max(right - left, bottom - top) * PADDING
+    box_w, box_h = right - left + 2 * pad, bottom - top + 2 * pad
+    box_w, box_h = max(box_w, box_h / MAX_BOX_ASPECT), max(box_h, box_w / MAX_BOX_ASPECT)
+    box_w, box_h = min(box_w, width), min(box_h, height)
     cx, cy = (left + right) / 2, (top + bottom) / 2
-    x0 = min(max(cx - side / 2, 0.0), max(width - side, 0.0))
-    y0 = min(max(cy - side / 2, 0.0), max(height - side, 0.0))
-    x1, y1 = min(x0 + side, width), min(y0 + side, height)
+    x0 = min(max(cx - box_w / 2, 0.0), max(width - box_w, 0.0))
+    y0 = min(max(cy - box_h / 2, 0.0), max(height - box_h, 0.0))
+    x1, y1 = min(x0 + box_w, width), min(y0 + box_h, height)
     # A subject longer than the photo's shorter side keeps its whole length (the box is then not square).
     x0, x1 = min(x0, left), max(x1, right)
     y0, y1 = min(y0, top), max(y1, bottom)

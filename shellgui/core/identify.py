@@ -18,7 +18,7 @@ from shellgui.core.catalog import repository as repo
 from shellgui.core.catalog.curation import Outcome, record_identification
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.decisions import Decision
-from shellgui.core.crops import Crop, crop_photo, open_cropped
+from shellgui.core.crops import Crop, checked_crop, crop_photo, open_cropped
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.imaging import Photo, open_photo
 from shellgui.core.inference.classifier import Classifier
@@ -154,6 +154,29 @@ def identify_cropped(
     if len(opened) > 1:
         return opened, _fused(classifier, opened, arrays, top_k)
     return opened, Identified((opened[0].path,), classifier.predict(arrays, top_k)[0])
+
+
+def identify_box(
+    classifier: Classifier,
+    path: str | os.PathLike[str],
+    box: tuple[float, float, float, float],
+    top_k: int = 5,
+) -> tuple[list[Photo], IdentifyOutcome]:
+    """Identify one photo cropped to ``box`` (x, y, width, height in pixels of the upright photo, as typed
+    with ``shellgui identify --crop``); the box is checked like one dragged in the window.
+
+    Raises:
+        CropError: the box does not fit the photo.
+    """
+    try:
+        photo = open_photo(path)
+    except PhotoError as exc:
+        return [], IdentifyOutcome((), (exc,))
+    crop = checked_crop(*box, photo.info.width, photo.info.height)
+    cropped = crop_photo(photo, crop)
+    answer = classifier.identify([cropped], top_k)[0]
+    note = f"crop {crop.describe()}" if crop is not None else "the box is the whole photo"
+    return [cropped], IdentifyOutcome((Identified((cropped.path,), answer, note=note),), (), ((cropped,),))
 
 
 def with_stored_crops(

@@ -92,13 +92,33 @@ def _read_card_cached(path_text: str, _size: int, _mtime_ns: int) -> ModelCard:
     return read_card(session, str(path))
 
 
+INT8_SUFFIX = ".int8.onnx"
+
+
+def int8_twin_path(model: Path) -> Path:
+    """Where the int8 twin of ``model`` lives: ``<name>.int8.onnx`` beside it."""
+    name = model.name[: -len(".onnx")] if model.name.endswith(".onnx") else model.name
+    return model.with_name(name + INT8_SUFFIX)
+
+
+def int8_twin(model: Path) -> Path | None:
+    """The int8 twin of ``model`` written by ``shellgui-train quantize``, or ``None``."""
+    if model.name.endswith(INT8_SUFFIX):
+        return None
+    twin = int8_twin_path(model)
+    return twin if twin.is_file() else None
+
+
 def installed_models() -> list[InstalledModel]:
     """All models, the bundled default first, then the user's models by name."""
     found: list[InstalledModel] = []
     candidates = [(bundled_model_path(), True)]
     user_dir = paths.models_dir()
     if user_dir.is_dir():
-        candidates += [(p, False) for p in sorted(user_dir.glob("*.onnx"))]
+        # an int8 twin belongs to its fp32 model and is not listed on its own
+        candidates += [
+            (p, False) for p in sorted(user_dir.glob("*.onnx")) if not p.name.endswith(INT8_SUFFIX)
+        ]
     for path, bundled in candidates:
         if not path.exists():
             continue
@@ -162,4 +182,8 @@ def install_model(source: Path, name: str | None = None) -> Path:
     target = target_dir / f"{safe}.onnx"
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
+    twin = int8_twin(source)
+    if twin is not None:  # the int8 twin travels with its model
+        with atomic_path(int8_twin_path(target)) as tmp:
+            shutil.copyfile(twin, tmp)
     return target

@@ -42,6 +42,7 @@ class Settings:
     Attributes:
         top_k: how many taxa to show per identification (1-100).
         provider: ``"auto"`` (CUDA when it can start, else CPU), ``"cuda"`` or ``"cpu"``.
+        prefer_int8: on the CPU, run a model's int8 twin when it has one (faster; CUDA runs fp32).
         catalog: SQLite path or SQLAlchemy URL of the catalogue; empty means the default file.
         model: path of the model to use; empty means the bundled default.
         batch_size: images per inference batch (1-256).
@@ -57,6 +58,7 @@ class Settings:
 
     top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
     provider: Literal["auto", "cuda", "cpu"] = "auto"
+    prefer_int8: bool = True
     catalog: _Text = ""
     model: _Text = ""
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8

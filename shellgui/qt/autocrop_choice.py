@@ -18,13 +18,12 @@ from shellgui.core.catalog.queries import CataloguedPhoto
 from shellgui.core.identify import Identified, IdentifyOutcome, identify_subjects_of
 from shellgui.core.imaging import open_photo
 from shellgui.core.inference import Classifier
+from shellgui.qt import help as help_keys
 from shellgui.qt.cropping import crop_rect
 from shellgui.qt.workers import Task
 
 if TYPE_CHECKING:
     from shellgui.qt.identify_panel import IdentifyPanel
-
-AUTO_CROP_SHORTCUT = "Shift+C"
 
 
 @dataclass(frozen=True)
@@ -64,10 +63,10 @@ class AutoCropController(QObject):
         super().__init__(panel)
         self.panel = panel
         self.button = QPushButton("Auto-crop")
-        self.button.setShortcut(AUTO_CROP_SHORTCUT)
+        self.button.setShortcut(help_keys.AUTO_CROP)
         self.button.setToolTip(
             "Find the shells on a plain background and identify each (rulers and specks are ignored)"
-            f" ({AUTO_CROP_SHORTCUT})"
+            f" ({help_keys.AUTO_CROP})"
         )
         self.button.clicked.connect(self.run)
         self.bar = QFrame()

@@ -83,7 +83,7 @@ class AppContext(QObject):
             self._model_error(one_line(exc), wanted)
             return
         self.model_loading.emit(str(path))
-        task = Task(Classifier, path, self.settings.provider)
+        task = Task(Classifier, path, self.settings.provider, None, self.settings.prefer_int8)
         task.signals.result.connect(lambda classifier: self._model_ready(classifier, remember))
         task.signals.error.connect(lambda message: self._model_error(message, str(path)))
         self.keep(task)

@@ -15,13 +15,12 @@ from shellgui.core.crops import Crop, checked_crop
 from shellgui.core.errors import ShellguiError
 from shellgui.core.identify import Identified, identify_cropped
 from shellgui.core.imaging import Photo
+from shellgui.qt import help as help_keys
 from shellgui.qt.photo_tools import CropTool
 from shellgui.qt.workers import Task
 
 if TYPE_CHECKING:
     from shellgui.qt.identify_panel import IdentifyPanel
-
-CROP_SHORTCUT = "C"
 
 
 def crop_rect(crop: Crop | None) -> QRectF | None:
@@ -42,7 +41,7 @@ class CropController(QObject):
             "✂ Crop",
             "Drag a box around the shell: only the box is identified, and it is saved with the record.\n"
             "Escape or Clear crop: the whole photo again",
-            CROP_SHORTCUT,
+            help_keys.CROP,
         )
         self.clear_button = QPushButton("Clear crop")
         self.clear_button.setToolTip("Identify the whole photo again (Escape while cropping)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -47,6 +48,8 @@ class PreferencesDialog(QDialog):
         ):
             self.provider.addItem(text, choice)
         self.provider.setCurrentIndex(PROVIDER_CHOICES.index(settings.provider))
+        self.int8 = QCheckBox("Use the int8 model on the CPU when the model has one (faster)")
+        self.int8.setChecked(settings.prefer_int8)
         self.batch = QSpinBox()
         self.batch.setRange(1, 256)
         self.batch.setValue(settings.batch_size)
@@ -69,6 +72,7 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         form.addRow("Taxa shown", self.top_k)
         form.addRow("Run the model on", self.provider)
+        form.addRow("", self.int8)
         form.addRow("Batch size", self.batch)
         form.addRow("Catalogue", row)
         form.addRow("Your name", self.user)
@@ -97,6 +101,7 @@ class PreferencesDialog(QDialog):
     def apply_to(self, settings: Settings) -> None:
         settings.top_k = self.top_k.value()
         settings.provider = self.provider.currentData()
+        settings.prefer_int8 = self.int8.isChecked()
         settings.batch_size = self.batch.value()
         settings.catalog = self.catalog.text().strip()
         settings.user_name = self.user.text().strip()

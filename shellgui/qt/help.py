@@ -18,6 +18,8 @@ ACCEPT = "Ctrl+Return"
 UNDO = "Ctrl+Z"
 FIND = "Ctrl+F"
 TABS = ("Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4")
+CROP = "C"
+AUTO_CROP = "Shift+C"
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     (OPEN, "Open photos"),
@@ -25,6 +27,9 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     (f"{TABS[0]} … {TABS[-1]}", "Identify, Catalogue, Batch, Review tab"),
     (ACCEPT, "Identify: accept the taxon in the form (recorded as checked by you)"),
     (UNDO, "Identify and Review: undo your last decision"),
+    (CROP, "Identify: crop tool on/off (drag a box; only the box is identified and saved)"),
+    ("Escape", "Identify, crop tool: clear the crop (the whole photo again)"),
+    (AUTO_CROP, "Identify: auto-crop (find the shells on a plain background)"),
     (FIND, "Catalogue: search"),
     ("Enter", "Review: accept a decided answer"),
     ("1 – 9", "Review: pick that alternative"),
@@ -42,7 +47,8 @@ GUIDE = """
 <ol>
 <li><b>Identify</b> — drop photos of shells on the window (or paste, or File ▸ Open). Each photo is a
 specimen; photos named as views of one shell (<code>MZ-12_A.jpg</code>, <code>MZ-12_B.jpg</code>,
-<code>…dorsal</code>/<code>…ventral</code>) are fused into one answer. Check the answer, fill in what you
+<code>…dorsal</code>/<code>…ventral</code>) are fused into one answer. A small shell in a big photo: drag
+a box with <b>✂ Crop</b>, or <b>Auto-crop</b> (several shells become separate specimens or views). Check the answer, fill in what you
 know, then <b>Accept</b> (checked by you), <b>Save unchecked</b> (for later review) or <b>Not identifiable</b>.</li>
 <li><b>Batch</b> — choose a folder (or drop one on the window) and Start: every photo in it is identified and
 catalogued. Cancel any time; starting again resumes.</li>

@@ -92,7 +92,7 @@ def run_identify(
 ) -> IdentifyJob:
     photos, outcome = identify_paths(classifier, paths, as_specimen=as_specimen, top_k=top_k)
     previews = {p.path: load_preview(p.path) for p in photos}
-    line = f"Model {classifier.name} {classifier.version} · {classifier.device}"
+    line = f"Model {classifier.name} {classifier.version} · {classifier.runs_on}"
     known = [queries.find_catalogued_paths(catalog, r.paths) for r in outcome.results]
     by_path = {p.path: p for p in photos}
     # A catalogued photo is shown and identified with the crop it was recorded with.

@@ -138,17 +138,17 @@ class MainWindow(QMainWindow):
     def _show_card(self) -> None:
         c = self.context.classifier
         if c is not None:
-            show_card(c.card, c.path, f"{c.device} ({', '.join(c.providers)})", self)
+            show_card(c.card, c.path, f"{c.runs_on} ({', '.join(c.providers)})", self)
 
     # -- status ------------------------------------------------------------------------------------
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
 
     def _model_changed(self, classifier: Classifier) -> None:
-        self.model_label.setText(f"Model: {classifier.name} {classifier.version} · {classifier.device}")
+        self.model_label.setText(f"Model: {classifier.name} {classifier.version} · {classifier.runs_on}")
         self.model_label.setToolTip(classifier.provider_reason)
         self.show_status(
-            f"Model {classifier.name} ready ({classifier.card.num_classes} taxa, {classifier.device})"
+            f"Model {classifier.name} ready ({classifier.card.num_classes} taxa, {classifier.runs_on})"
         )
 
     def _model_failed(self, message: str) -> None:
@@ -242,12 +242,12 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(settings, self.context.catalog.display_name, self)
         if not dialog.exec():
             return
-        old_provider, old_catalog = settings.provider, settings.catalog
+        old_provider, old_int8, old_catalog = settings.provider, settings.prefer_int8, settings.catalog
         dialog.apply_to(settings)
         if settings.catalog != old_catalog and settings.catalog != self.context.catalog.display_name:
             self._open_catalog(settings.catalog, old_catalog)
         settings.save()
-        if settings.provider != old_provider:
+        if (settings.provider, settings.prefer_int8) != (old_provider, old_int8):
             self.context.load_model()
 
     def _open_catalog(self, wanted: str, old: str) -> None:

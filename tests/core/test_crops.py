@@ -121,3 +121,23 @@ def test_the_crop_is_what_gets_identified_and_recorded(tmp_path: Path, tiny_mode
     # ... only an edit of the whole photo does.
     cleared = record(catalog, classifier, photos, outcome.results[0].prediction, by="tester", edit=True)
     assert "1 crop changed" in cleared.summary and queries.stored_crops(catalog, photos) == [None]
+
+
+def test_cli_crop_identifies_and_records_the_box(tmp_path: Path, tiny_model: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from shellgui.cli import main
+
+    path = two_colour_photo(tmp_path / "tray.jpg")
+    db = tmp_path / "c.sqlite"
+    base = ["identify", "--model", str(tiny_model), "--db", str(db), "--json"]
+    assert main([*base, "--crop", "200,0,200,200", str(path)]) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert result["taxon"] == "Caerulea azurea" and result["crops"] == [Crop(200, 0, 200, 200).as_json()]
+    assert queries.stored_crops(Catalog(db), [open_photo(path)]) == [Crop(200, 0, 200, 200)]
+    assert main([*base, "--crop", "900,0,50,50", str(path)]) == 2
+    assert "outside the 400x200 photo" in capsys.readouterr().err
+    assert main([*base, "--crop", "1,2,3", str(path)]) == 2
+    assert "X,Y,WIDTH,HEIGHT" in capsys.readouterr().err
+    assert main([*base, "--crop", "0,0,50,50", str(path), str(path)]) == 2
+    assert "exactly one photo" in capsys.readouterr().err

@@ -79,6 +79,42 @@ def main(out: Path) -> int:
     wait(until=lambda: panel.known_banner.isVisible())
     shot("1b-already-catalogued")
 
+    # A collector's photo: two shells small on paper, beside a ruler. Crop one by hand, then auto-crop.
+    from PIL import Image, ImageDraw
+
+    from shellgui.core.crops import Crop
+
+    tray = home / "tray.jpg"
+    canvas = Image.new("RGB", (3000, 2000), (236, 232, 222))
+    pasted = []
+    for (x, y), shell in zip(((500, 650), (1800, 500)), sorted(SHELLS.glob("*/*_A.jpg"))[1:3]):
+        image = Image.open(shell).convert("RGB")
+        image = image.resize((560, round(560 * image.height / image.width)))
+        canvas.paste(image, (x, y))
+        pasted.append(Crop(x, y, image.width, image.height))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((150, 1760, 2850, 1840), fill=(246, 226, 96), outline=(90, 80, 40), width=3)
+    for x in range(150, 2850, 20):
+        draw.line((x, 1760, x, 1760 + (30 if x % 100 else 55)), fill=(25, 25, 25), width=3)
+    canvas.save(tray, quality=92)
+    window.identify([str(tray)])
+    wait(until=lambda: panel.shown_photo() is not None and panel.accept_button.isEnabled())
+    panel.crop.button.click()
+    first = pasted[0]
+    panel.crop.apply(Crop(first.x - 60, first.y - 60, first.width + 120, first.height + 120))
+    wait(until=lambda: panel.shown_photo() is not None and panel.shown_photo().crop is not None)
+    wait(until=lambda: panel.accept_button.isEnabled())
+    shot("1c-crop-tool")
+    panel.crop.button.click()
+    panel.crop.clear()
+    wait(until=lambda: panel.shown_photo().crop is None and panel.accept_button.isEnabled())
+    panel.auto_crop.button.click()
+    wait(until=lambda: panel.auto_crop.bar.isVisible())
+    shot("1d-auto-crop-choice")
+    panel.auto_crop.separate_button.click()
+    wait(until=lambda: panel.accept_button.isEnabled())
+    shot("1e-auto-crop-separate")
+
     window.tabs.setCurrentWidget(window.batch_panel)
     window.batch_panel.folder.setText(str(drawer))
     window.batch_panel.start()

@@ -140,3 +140,18 @@ def test_auto_crop_on_a_busy_photo_keeps_it_whole_with_a_line(qtbot, window, col
         panel.auto_crop.button.click()
     assert "whole photo" in blocker.args[0] and panel.shown_photo().crop is None
     assert panel.items.count() == 1 and not panel.auto_crop.bar.isVisible()
+
+
+def test_typing_c_in_the_form_is_text_not_the_crop_key(qtbot, window, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"]])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    panel.preview.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_C)  # a button's shortcut clicks it after a short animation
+    qtbot.waitUntil(lambda: panel.preview.tool is panel.crop.tool, timeout=2000)  # the key works ...
+    qtbot.keyClick(window, Qt.Key.Key_C)
+    qtbot.waitUntil(lambda: panel.preview.tool is None, timeout=2000)
+    panel.locality.setFocus()
+    qtbot.keyClicks(panel.locality, "Cc")  # ... and is text in the form
+    assert panel.locality.text() == "Cc" and panel.preview.tool is None
+    assert not panel.auto_crop.bar.isVisible()

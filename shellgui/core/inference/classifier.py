@@ -19,6 +19,7 @@ from shellgui.core.inference.openset import OpenSetScore, score_open_set
 from shellgui.core.inference.preprocess import preprocess
 from shellgui.core.inference.providers import CUDA, plan_providers, preload_cuda_libraries
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
+from shellgui.core.models import int8_twin
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,19 @@ class Classifier:
         model_path: an ONNX file carrying a shellgui model card.
         provider: ``"auto"``, ``"cuda"`` or ``"cpu"`` (``SHELLGUI_PROVIDER`` overrides it).
         threads: intra-op threads for the CPU provider (default: all cores).
+        prefer_int8: on the CPU, run the model's int8 twin (``<name>.int8.onnx``, written by
+            ``shellgui-train quantize``) when there is one; CUDA always runs the fp32 model.
 
     Raises:
         ModelError: missing file, not an ONNX model, no card, or a card that disagrees with the graph.
     """
 
     def __init__(
-        self, model_path: str | os.PathLike[str], provider: str | None = None, threads: int | None = None
+        self,
+        model_path: str | os.PathLike[str],
+        provider: str | None = None,
+        threads: int | None = None,
+        prefer_int8: bool = False,
     ) -> None:
         import onnxruntime as ort
 
@@ -111,6 +118,9 @@ class Classifier:
         if not os.path.isfile(self.path):
             raise ModelError(f"{self.path}: model file not found")
         plan = plan_providers(provider)
+        twin = int8_twin(Path(self.path)) if prefer_int8 and plan.providers[0] != CUDA else None
+        if twin is not None:
+            self.path = str(twin)
         # ONNX Runtime's own logger is loud when CUDA cannot start; we log one clear reason instead.
         ort.set_default_logger_severity(2 if log.isEnabledFor(logging.INFO) else 4)
         if "CUDAExecutionProvider" in plan.providers:
@@ -151,6 +161,16 @@ class Classifier:
         if self.has_embedding:
             self._output_names.append(EMBEDDING_OUTPUT)
         self._sha256: str | None = None
+
+    @property
+    def precision(self) -> str:
+        """``"int8"`` for a quantised model (its card says how), else ``"fp32"``."""
+        return "int8" if self.card.provenance.get("quantization") else "fp32"
+
+    @property
+    def runs_on(self) -> str:
+        """What runs the model, in words: ``"CPU"``, ``"CPU, int8"`` or ``"CUDA"``."""
+        return self.device + (", int8" if self.precision == "int8" else "")
 
     @property
     def device(self) -> str:
