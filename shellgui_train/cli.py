@@ -145,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WEIGHT",
         help="outlier exposure on synthetic outliers (tiles of the batch shuffled together) with this loss "
         "weight, e.g. 0.5: teaches a uniform answer for texture without a subject; doubles the work per "
-        "batch (0: off). On zhang8 it did not help: beetle photos answered 91 -> 58 %%, but shell photos answered "
-        "97 -> 81 %% and the k-NN AUROC fell 0.837 -> 0.787 (recipe log)",
+        "batch (0: off). On zhang8 it did not help: beetle photos answered 91 -> 58 %%, but shell "
+        "photos answered 97 -> 81 %% and the k-NN AUROC fell 0.837 -> 0.787 (recipe log)",
     )
     rec.add_argument(
         "--balance",
