@@ -152,6 +152,28 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "dwc"), default="csv")
     exp.add_argument("out", metavar="OUT")
     exp.add_argument(
+        "--checked-only",
+        action="store_true",
+        help="only specimens whose current identification a person checked (ValidatedByHuman)",
+    )
+    exp.add_argument(
+        "--identified-from",
+        metavar="YYYY-MM-DD",
+        help="only specimens whose current identification (dateIdentified, UTC) is on or after this day",
+    )
+    exp.add_argument(
+        "--identified-to",
+        metavar="YYYY-MM-DD",
+        help="only specimens whose current identification (dateIdentified, UTC) is on or before this day",
+    )
+    exp.add_argument(
+        "--search",
+        metavar="TEXT",
+        default="",
+        help="only specimens the Catalogue tab's search finds (taxon, catalogue number, locality, "
+        "collector, notes, date)",
+    )
+    exp.add_argument(
         "--media-base-url",
         metavar="URL",
         help="Darwin Core: where the photos are published (associatedMedia = URL/file name)",
@@ -575,12 +597,47 @@ def _print_folder_labels(counts: dict[str, int], by: str) -> None:
         print(f"  {n:5d}  {name} -> {check.name} ({mark}{', ' + check.family if check.family else ''})")
 
 
+def _day(text: str | None, option: str):  # type: ignore[no-untyped-def]
+    """A day given as YYYY-MM-DD (a UTC date, as identifications are stored), or ``None``."""
+    from datetime import datetime
+
+    from shellgui.core.errors import UsageError
+
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: give a day as YYYY-MM-DD") from None
+
+
+def _export_filter(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from shellgui.core.catalog import VALIDATED
+    from shellgui.core.catalog.browse import SpecimenFilter
+    from shellgui.core.errors import UsageError
+
+    start = _day(args.identified_from, "--identified-from")
+    end = _day(args.identified_to, "--identified-to")
+    if start and end and end < start:
+        raise UsageError(
+            f"--identified-to {args.identified_to} is before --identified-from {args.identified_from}"
+        )
+    return SpecimenFilter(
+        text=args.search.strip(),
+        status=VALIDATED if args.checked_only else None,
+        identified_since=start,
+        identified_before=end + timedelta(days=1) if end else None,
+    )
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from shellgui.core.dwc import options_from_settings
     from shellgui.core.export import export
 
     options = options_from_settings(_settings(), args.media_base_url) if args.format == "dwc" else None
-    count = export(_catalog(args), args.format, args.out, options)
+    count = export(_catalog(args), args.format, args.out, options, _export_filter(args))
     print(f"Exported {count} specimens to {display_path(args.out)}")
     return EXIT_OK
 
@@ -616,15 +673,13 @@ def cmd_log(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from shellgui.core.catalog.decisions import require_name
     from shellgui.core.importing import apply_import, plan_import, read_records
-    from shellgui.core.importing.records import NOT_STORED
     from shellgui.core.importing.tables import save_mapping
 
     table = read_records(args.file, args.mapping, args.sheet)
     by = None if args.dry_run else require_name(args.by or _settings().user_name)
     print(f"{len(table.records)} records in {args.file}; columns read:")
     for term, header in table.mapping.items():
-        stored = "  (not stored by the catalogue)" if term in NOT_STORED else ""
-        print(f"  {term:<33} <- {header}{stored}")
+        print(f"  {term:<33} <- {header}")
     if table.unmapped:
         print(f"  not read: {', '.join(table.unmapped)}")
     if args.save_mapping:

@@ -171,6 +171,14 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def coordinates(specimen: Specimen, photos: list[Photo]) -> tuple[float | None, float | None]:
+    """The specimen's own coordinates (typed or imported), else the first photo's GPS position."""
+    if specimen.decimal_latitude is not None and specimen.decimal_longitude is not None:
+        return specimen.decimal_latitude, specimen.decimal_longitude
+    gps = next((p for p in photos if p.gps_lat is not None and p.gps_lon is not None), None)
+    return (gps.gps_lat, gps.gps_lon) if gps else (None, None)
+
+
 def occurrence_row(
     specimen: Specimen,
     photos: list[Photo],
@@ -180,7 +188,7 @@ def occurrence_row(
 ) -> list[str]:
     """One ``occurrence.csv`` row (the specimen with its current identification)."""
     cur = idents[-1] if idents else None
-    gps = next((p for p in photos if p.gps_lat is not None and p.gps_lon is not None), None)
+    latitude, longitude = coordinates(specimen, photos)
     name, rank, undecided = dwc_name_and_rank(cur.taxon, cur.rank) if cur else ("", "", "")
     record = backbone_record(backbone, name)
     higher = (
@@ -193,8 +201,8 @@ def occurrence_row(
         specimen.collector,
         specimen.collected_on,
         specimen.locality,
-        gps.gps_lat if gps else None,
-        gps.gps_lon if gps else None,
+        latitude,
+        longitude,
         name,
         rank,
         record.name_id if record else "",

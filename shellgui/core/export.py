@@ -15,9 +15,11 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from shellgui.core.atomic import atomic_write, check_writable_target
+from shellgui.core.catalog import browse
+from shellgui.core.catalog.browse import SpecimenFilter, SpecimenSort
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.schema import PREDICTED, Identification, Photo, Specimen
-from shellgui.core.dwc import DwcOptions, backbone_record, write_archive
+from shellgui.core.dwc import DwcOptions, backbone_record, coordinates, write_archive
 from shellgui.core.errors import UsageError
 from shellgui.core.taxonomy import load_backbone
 from shellgui.core.text import display_path
@@ -47,15 +49,42 @@ def _identified_by(ident: Identification) -> str:
     return ident.decided_by or ident.identified_by or ""
 
 
-def _rows(catalog: Catalog) -> list[tuple[Specimen, list[Photo], list[Identification]]]:
+def alternatives(ident: Identification) -> str:
+    """The model's top-k answers of an identification: ``name (87.0%); name (9.1%)``."""
+    return "; ".join(
+        f"{alt.get('name')} ({float(alt.get('probability') or 0):.1%})"  # type: ignore[arg-type]
+        for alt in ident.top_k or []
+    )
+
+
+def _rows(
+    catalog: Catalog, where: SpecimenFilter | None = None
+) -> list[tuple[Specimen, list[Photo], list[Identification]]]:
+    """Specimens with their photos and identifications; ``where`` (the Catalogue tab's filter) narrows
+    them."""
     with catalog.session() as session:
-        specimens = list(session.scalars(select(Specimen).order_by(Specimen.id)))
+        query = select(Specimen).order_by(Specimen.id)
+        if where is not None and where != SpecimenFilter():
+            wanted = [
+                r.specimen_id for r in browse.specimen_page(session, where, SpecimenSort("id"), 0, None)
+            ]
+            query = query.where(Specimen.id.in_(wanted))
+        specimens = list(session.scalars(query))
+        ids = [s.id for s in specimens]
         photos: dict[int, list[Photo]] = {}
-        for photo in session.scalars(select(Photo).order_by(Photo.id)):
-            photos.setdefault(photo.specimen_id, []).append(photo)
         idents: dict[int, list[Identification]] = {}
-        for ident in session.scalars(select(Identification).order_by(Identification.id)):
-            idents.setdefault(ident.specimen_id, []).append(ident)
+        for start in range(0, len(ids), 5000):  # bounded IN lists
+            chunk = ids[start : start + 5000]
+            for photo in session.scalars(
+                select(Photo).where(Photo.specimen_id.in_(chunk)).order_by(Photo.id)
+            ):
+                photos.setdefault(photo.specimen_id, []).append(photo)
+            for ident in session.scalars(
+                select(Identification)
+                .where(Identification.specimen_id.in_(chunk))
+                .order_by(Identification.id)
+            ):
+                idents.setdefault(ident.specimen_id, []).append(ident)
         session.expunge_all()
     return [(s, photos.get(s.id, []), idents.get(s.id, [])) for s in specimens]
 
@@ -82,19 +111,21 @@ CSV_COLUMNS = [
     "phylum",
     "family",
     "scientific_name_id",
+    "alternatives",
 ]
 
 
-def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
-    """One row per specimen with its current identification. Returns the number of rows."""
-    rows = _rows(catalog)
+def export_csv(catalog: Catalog, out: str | os.PathLike[str], where: SpecimenFilter | None = None) -> int:
+    """One row per specimen with its current identification, its higher ranks from the name backbone and
+    the model's alternatives; ``where`` limits the rows. Returns the number of rows."""
+    rows = _rows(catalog, where)
     backbone = load_backbone()
     with atomic_write(out, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(CSV_COLUMNS)
         for specimen, photos, idents in rows:
             cur = idents[-1] if idents else None
-            gps = next((p for p in photos if p.gps_lat is not None), None)
+            latitude, longitude = coordinates(specimen, photos)
             name = backbone_record(backbone, cur.taxon or "") if cur else None
             ranks = name.ranks if name else {}
             writer.writerow(
@@ -116,34 +147,50 @@ def export_csv(catalog: Catalog, out: str | os.PathLike[str]) -> int:
                         specimen.collected_on,
                         specimen.notes,
                         " | ".join(display_path(p.path) for p in photos),
-                        gps.gps_lat if gps else None,
-                        gps.gps_lon if gps else None,
+                        latitude,
+                        longitude,
                         ranks.get("kingdom"),
                         ranks.get("phylum"),
                         ranks.get("family"),
                         name.name_id if name else None,
+                        alternatives(cur) if cur else None,
                     )
                 ]
             )
     return len(rows)
 
 
-def export_dwc(catalog: Catalog, out: str | os.PathLike[str], options: DwcOptions | None = None) -> int:
+def export_dwc(
+    catalog: Catalog,
+    out: str | os.PathLike[str],
+    options: DwcOptions | None = None,
+    where: SpecimenFilter | None = None,
+) -> int:
     """A Darwin Core Archive (zip) that GBIF accepts: ``occurrence.csv`` (current identifications),
     ``identification.csv`` (GBIF's Identification History extension: every identification with its
     verification status, the model's name, version and score), ``meta.xml`` and ``eml.xml``.
+    ``where`` limits the specimens (e.g. checked records only, a date range, a search).
     Returns the number of occurrences. See :mod:`shellgui.core.dwc`."""
-    return write_archive(_rows(catalog), out, options or DwcOptions())
+    return write_archive(_rows(catalog, where), out, options or DwcOptions())
 
 
-EXPORTERS: dict[str, Callable[[Catalog, str | os.PathLike[str], DwcOptions | None], int]] = {
-    "csv": lambda catalog, out, _options: export_csv(catalog, out),
+EXPORTERS: dict[
+    str, Callable[[Catalog, str | os.PathLike[str], DwcOptions | None, SpecimenFilter | None], int]
+] = {
+    "csv": lambda catalog, out, _options, where: export_csv(catalog, out, where),
     "dwc": export_dwc,
 }
 
 
-def export(catalog: Catalog, fmt: str, out: str | os.PathLike[str], options: DwcOptions | None = None) -> int:
-    """Export in a registered format (``csv`` or ``dwc``).
+def export(
+    catalog: Catalog,
+    fmt: str,
+    out: str | os.PathLike[str],
+    options: DwcOptions | None = None,
+    where: SpecimenFilter | None = None,
+) -> int:
+    """Export in a registered format (``csv`` or ``dwc``); ``where`` (the Catalogue tab's filter: search
+    text, checked only, identified between two dates) limits the specimens.
 
     Raises:
         UsageError: an unknown format, or a target that is a folder, a link or a device.
@@ -153,4 +200,4 @@ def export(catalog: Catalog, fmt: str, out: str | os.PathLike[str], options: Dwc
     except KeyError:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORTERS)}") from None
     check_writable_target(out)  # `export .` or `export /dev/sda`: one line, before any work
-    return exporter(catalog, out, options)
+    return exporter(catalog, out, options, where)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.importing import ImportPlan, Table, apply_import, plan_import, read_records
-from shellgui.core.importing.records import NOT_STORED
 from shellgui.core.importing.tables import TERMS
 from shellgui.qt.context import AppContext
 from shellgui.qt.workers import Task
@@ -116,8 +115,7 @@ class ImportDialog(QDialog):
         for row, term in enumerate(TERMS):
             box = self.mapping.cellWidget(row, 1)
             if not isinstance(box, QComboBox):
-                label = term + ("  (not stored)" if term in NOT_STORED else "")
-                self.mapping.setItem(row, 0, QTableWidgetItem(label))
+                self.mapping.setItem(row, 0, QTableWidgetItem(term))
                 box = QComboBox()
                 box.addItems([NOT_READ, *table.headers])
                 box.setEnabled(not archive)  # an archive's meta.xml says what its columns are

@@ -47,6 +47,7 @@ class SpecimenFilter:
         status: ``PredictedByMachine`` or ``ValidatedByHuman`` (of the current identification).
         min_score, max_score: bounds on the current identification's score.
         identified_since: only specimens whose current identification is this recent.
+        identified_before: only specimens whose current identification is older than this.
         run_id: only specimens identified in that cataloguing run.
         decided: only specimens whose current identification names a taxon at a decided rank (not
             "uncertain", not "not something this model knows").
@@ -57,6 +58,7 @@ class SpecimenFilter:
     min_score: float | None = None
     max_score: float | None = None
     identified_since: datetime | None = None
+    identified_before: datetime | None = None
     run_id: int | None = None
     decided: bool = False
 
@@ -172,6 +174,8 @@ def _filtered(query: Any, where: SpecimenFilter, dialect: str) -> Any:
         )
     if where.identified_since is not None:
         query = query.where(Identification.created_at >= where.identified_since)
+    if where.identified_before is not None:
+        query = query.where(Identification.created_at < where.identified_before)
     if where.status:
         query = query.where(Identification.verification_status == where.status)
     if where.min_score is not None:

@@ -88,9 +88,9 @@ def find_photo_by_hash(session: Session, sha256: str) -> Photo | None:
     return session.scalar(select(Photo).where(Photo.sha256 == sha256))
 
 
-def add_specimen(session: Session, **fields: str | None) -> Specimen:
+def add_specimen(session: Session, **fields: str | float | None) -> Specimen:
     """Create a specimen; empty strings are stored as NULL."""
-    specimen = Specimen(**{k: (v or None) for k, v in fields.items()})
+    specimen = Specimen(**{k: (None if v == "" else v) for k, v in fields.items()})
     session.add(specimen)
     session.flush()
     return specimen
@@ -209,14 +209,25 @@ def history(session: Session, specimen_id: int) -> list[IdentificationRecord]:
     return [identification_record(r) for r in rows]
 
 
-def update_specimen(session: Session, specimen_id: int, **fields: str | None) -> None:
+SPECIMEN_FIELDS = (
+    "catalog_number",
+    "locality",
+    "collector",
+    "collected_on",
+    "notes",
+    "decimal_latitude",
+    "decimal_longitude",
+)
+
+
+def update_specimen(session: Session, specimen_id: int, **fields: str | float | None) -> None:
     specimen = session.get(Specimen, specimen_id)
     if specimen is None:
         raise LookupError(f"no specimen {specimen_id} in the catalogue")
     for key, value in fields.items():
-        if key not in ("catalog_number", "locality", "collector", "collected_on", "notes"):
+        if key not in SPECIMEN_FIELDS:
             raise ValueError(f"unknown specimen field {key}")
-        setattr(specimen, key, value or None)
+        setattr(specimen, key, None if value == "" else value)
     session.flush()
 
 

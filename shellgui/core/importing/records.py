@@ -53,7 +53,30 @@ SPECIMEN_TERMS = {
     "eventDate": "collected_on",
     "occurrenceRemarks": "notes",
 }
-NOT_STORED = ("decimalLatitude", "decimalLongitude")  # the catalogue keeps coordinates from photos only
+#: Darwin Core coordinate term -> specimen field and its valid range.
+COORDINATE_TERMS = {
+    "decimalLatitude": ("decimal_latitude", 90.0),
+    "decimalLongitude": ("decimal_longitude", 180.0),
+}
+
+
+def coordinate(term: str, text: str) -> float:
+    """A decimal coordinate read from ``text``.
+
+    Raises:
+        ValueError: not a number, or outside -90..90 (latitude) / -180..180 (longitude); the message
+            says which.
+    """
+    limit = COORDINATE_TERMS[term][1]
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{term} {text!r} is not a number") from None
+    if not -limit <= value <= limit:  # NaN fails this too
+        raise ValueError(f"{term} {text!r} is outside -{limit:g}..{limit:g}")
+    return value
+
+
 _MODEL_BY = re.compile(r"^shellgui model (?P<name>\S+)(?: (?P<version>\S+))?$")
 
 
@@ -87,7 +110,7 @@ class Change:
     where: str
     label: str
     specimen_id: int | None
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str | float] = field(default_factory=dict)
     photos: list[str] = field(default_factory=list)
     determinations: list[Determination] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
@@ -276,6 +299,22 @@ def _plan_one(
             change.fields[attr] = value
         elif old != value:
             conflicts.append(f"{attr} is {old!r} in the catalogue, {value!r} in the file: kept {old!r}")
+    for term, (attr, _limit) in COORDINATE_TERMS.items():
+        text = record.terms.get(term)
+        if not text:
+            continue
+        try:
+            degrees = coordinate(term, text)
+        except ValueError as exc:
+            notes.append(f"{exc}: not stored")
+            continue
+        old_degrees = getattr(specimen, attr) if specimen else None
+        if old_degrees is None:
+            change.fields[attr] = degrees
+        elif abs(old_degrees - degrees) > 1e-7:
+            conflicts.append(
+                f"{attr} is {old_degrees} in the catalogue, {degrees} in the file: kept {old_degrees}"
+            )
     known = {
         sha: owner
         for sha, owner in session.execute(
