@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -88,6 +89,7 @@ OCCURRENCE_TERMS = [
     ("identificationRemarks", DWC),
     ("associatedMedia", DWC),
     ("occurrenceRemarks", DWC),
+    ("dynamicProperties", DWC),
     ("modified", DC),
 ]
 IDENTIFICATION_TERMS = [
@@ -171,6 +173,23 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def latest_measurements(specimen: Specimen) -> dict[tuple[str, str], float]:
+    """The latest value of each measurement type (and unit) of a specimen."""
+    latest: dict[tuple[str, str], float] = {}
+    for m in sorted(specimen.measurements, key=lambda m: m.id):
+        latest[(m.measurement_type, m.unit)] = m.value
+    return latest
+
+
+def dynamic_properties(specimen: Specimen) -> str:
+    """DwC ``dynamicProperties``: the latest measurements as JSON, e.g. ``{"shellLengthMm": 23.4}``."""
+    values = {}
+    for (kind, unit), value in latest_measurements(specimen).items():
+        words = f"{kind} {unit}".split()
+        values[words[0].lower() + "".join(w.capitalize() for w in words[1:])] = round(value, 2)
+    return json.dumps(values, sort_keys=True) if values else ""
+
+
 def coordinates(specimen: Specimen, photos: list[Photo]) -> tuple[float | None, float | None]:
     """The specimen's own coordinates (typed or imported), else the first photo's GPS position."""
     if specimen.decimal_latitude is not None and specimen.decimal_longitude is not None:
@@ -213,6 +232,7 @@ def occurrence_row(
         _remarks(cur, undecided) if cur else None,
         _media(photos, options.media_base_url),
         specimen.notes,
+        dynamic_properties(specimen),
         specimen.created_at.isoformat(timespec="seconds"),
     ]
     return [_text(v) for v in values]

@@ -13,14 +13,16 @@ import os
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from shellgui.core.atomic import atomic_write, check_writable_target
 from shellgui.core.catalog import browse
 from shellgui.core.catalog.browse import SpecimenFilter, SpecimenSort
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.schema import PREDICTED, Identification, Photo, Specimen
-from shellgui.core.dwc import DwcOptions, backbone_record, coordinates, write_archive
+from shellgui.core.dwc import DwcOptions, backbone_record, coordinates, latest_measurements, write_archive
 from shellgui.core.errors import UsageError
+from shellgui.core.measuring import SHELL_LENGTH
 from shellgui.core.taxonomy import load_backbone
 from shellgui.core.text import display_path
 
@@ -49,6 +51,10 @@ def _identified_by(ident: Identification) -> str:
     return ident.decided_by or ident.identified_by or ""
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def alternatives(ident: Identification) -> str:
     """The model's top-k answers of an identification: ``name (87.0%); name (9.1%)``."""
     return "; ".join(
@@ -63,7 +69,7 @@ def _rows(
     """Specimens with their photos and identifications; ``where`` (the Catalogue tab's filter) narrows
     them."""
     with catalog.session() as session:
-        query = select(Specimen).order_by(Specimen.id)
+        query = select(Specimen).options(selectinload(Specimen.measurements)).order_by(Specimen.id)
         if where is not None and where != SpecimenFilter():
             wanted = [
                 r.specimen_id for r in browse.specimen_page(session, where, SpecimenSort("id"), 0, None)
@@ -112,6 +118,7 @@ CSV_COLUMNS = [
     "family",
     "scientific_name_id",
     "alternatives",
+    "shell_length_mm",
 ]
 
 
@@ -154,6 +161,7 @@ def export_csv(catalog: Catalog, out: str | os.PathLike[str], where: SpecimenFil
                         ranks.get("family"),
                         name.name_id if name else None,
                         alternatives(cur) if cur else None,
+                        _rounded(latest_measurements(specimen).get((SHELL_LENGTH, "mm"))),
                     )
                 ]
             )

@@ -20,6 +20,7 @@ FIND = "Ctrl+F"
 TABS = ("Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4")
 CROP = "C"
 AUTO_CROP = "Shift+C"
+MEASURE = "M"
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     (OPEN, "Open photos"),
@@ -30,6 +31,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     (CROP, "Identify: crop tool on/off (drag a box; only the box is identified and saved)"),
     ("Escape", "Identify, crop tool: clear the crop (the whole photo again)"),
     (AUTO_CROP, "Identify: auto-crop (find the shells on a plain background)"),
+    (MEASURE, "Identify: measuring tool (a line along the ruler + its mm, then across the shell)"),
     (FIND, "Catalogue: search"),
     ("Enter", "Review: accept a decided answer"),
     ("1 – 9", "Review: pick that alternative"),

@@ -11,6 +11,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
@@ -59,6 +60,7 @@ from shellgui.qt import theme
 from shellgui.qt.autocrop_choice import AutoCropController
 from shellgui.qt.context import AppContext
 from shellgui.qt.cropping import CropController
+from shellgui.qt.measure_tool import MeasureController
 from shellgui.qt.photo_tools import ToolSwitch
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.results_view import ResultsView
@@ -127,11 +129,16 @@ def save_record(
     by: str | None,
     fields: dict[str, str | None],
     edit: bool,
+    measured: tuple[float, dict[str, Any]] | None = None,
 ) -> tuple[Outcome, CataloguedPhoto | None]:
-    """Record (and check) in one transaction; hands back what the catalogue now holds for these photos."""
+    """Record (and check) in one transaction, then the measured shell length (mm, how) if there is one;
+    hands back what the catalogue now holds for these photos."""
     done = record(
         catalog, classifier, photos, result.prediction, decision=decision, by=by, edit=edit, **fields
     )
+    if measured is not None:
+        mm, method = measured
+        curation.add_measurement(catalog, done.specimen_id, mm, by, method=method)
     return done, queries.find_catalogued_paths(catalog, result.paths)
 
 
@@ -264,6 +271,7 @@ class IdentifyPanel(QWidget):
         self.tools = ToolSwitch(self.preview)
         self.crop = CropController(self)
         self.auto_crop = AutoCropController(self)
+        self.measure = MeasureController(self)
         zoom.addWidget(self.tools)
         zoom.addWidget(self.crop.clear_button)
         zoom.addWidget(self.auto_crop.button)
@@ -272,6 +280,11 @@ class IdentifyPanel(QWidget):
         zoom.addWidget(self.together)
         centre_layout.addLayout(zoom)
         centre_layout.addWidget(self.auto_crop.bar)
+        measure_row = QHBoxLayout()
+        measure_row.addWidget(self.measure.label)
+        measure_row.addWidget(self.measure.recalibrate)
+        measure_row.addStretch(1)
+        centre_layout.addLayout(measure_row)
         centre_layout.addWidget(self.busy)
         centre_layout.addWidget(self.errors)
 
@@ -678,7 +691,7 @@ class IdentifyPanel(QWidget):
         known = self.current_known()
         fields = {k: v for k, v in self.form_fields().items() if v}
         by = self.context.user_name or None
-        if decision is not None or known is not None:
+        if decision is not None or known is not None or self.measure.measured is not None:
             by = self.context.who(self)
             if by is None:
                 self.status.emit("Not recorded: a checked identification needs your name.")
@@ -696,6 +709,7 @@ class IdentifyPanel(QWidget):
             by,
             fields,
             known is not None,
+            self.measure.measured,
         )
         task.signals.result.connect(lambda answer: self._saved(row, *answer))
         task.signals.error.connect(self._save_failed)

@@ -39,6 +39,7 @@ from shellgui.core.catalog.schema import (
     VALIDATED,
     AuditEntry,
     Identification,
+    Measurement,
     Photo,
     Specimen,
     max_length,
@@ -67,6 +68,10 @@ DELETE_SPECIMEN = "delete specimen"
 DELETE_PHOTO = "delete photo"
 UNDO = "undo"
 IMPORT = "import"
+MEASURE = "measure"
+DELETE_MEASUREMENT = "delete measurement"
+#: Actions that change no identification and no specimen field: they never block undoing an earlier one.
+SIDE_NOTES = (MEASURE, DELETE_MEASUREMENT)
 UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT)
 
 
@@ -625,6 +630,7 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
                 AuditEntry.id > entry.id,
                 AuditEntry.undone_by_id.is_(None),
                 AuditEntry.action != UNDO,
+                AuditEntry.action.not_in(SIDE_NOTES),
             )
             .order_by(AuditEntry.id.desc())
             .limit(1)
@@ -680,3 +686,64 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
             _stamp(restored, undo_entry)
         entry.undone_by_id = undo_entry.id
         return Outcome(entry.specimen_id, undo_entry.id, summary)
+
+
+def add_measurement(
+    catalog: Catalog,
+    specimen_id: int,
+    value: float,
+    by: str | None,
+    *,
+    unit: str = "mm",
+    measurement_type: str = "shell length",
+    photo_id: int | None = None,
+    method: dict[str, Any] | None = None,
+) -> Outcome:
+    """Store a measurement of a specimen (e.g. its shell length in mm from a calibrated photo).
+
+    Raises:
+        CurationError: no such specimen, or a value that is not a positive finite number.
+    """
+    import math
+
+    name = require_name(by)
+    if not (math.isfinite(value) and value > 0):
+        raise CurationError(f"a {measurement_type} must be a positive number, not {value}")
+    with catalog.writing() as session, session.begin():
+        specimen = _specimen(session, specimen_id)
+        row = Measurement(
+            specimen_id=specimen.id,
+            photo_id=photo_id,
+            measurement_type=measurement_type,
+            value=float(value),
+            unit=unit,
+            method=method,
+            measured_by=name,
+        )
+        session.add(row)
+        session.flush()
+        summary = f"{_label(specimen)}: {measurement_type} {value:.1f} {unit}"
+        entry = _log(session, name, MEASURE, specimen.id, summary, {"measurement": row.id, "value": value})
+        return Outcome(specimen.id, entry.id, summary)
+
+
+def delete_measurement(catalog: Catalog, measurement_id: int, by: str | None) -> Outcome:
+    """Remove a measurement; the audit log keeps what it was."""
+    name = require_name(by)
+    with catalog.writing() as session, session.begin():
+        row = session.get(Measurement, measurement_id)
+        if row is None:
+            raise CurationError(f"no measurement {measurement_id} in the catalogue")
+        specimen = _specimen(session, row.specimen_id)
+        summary = f"{_label(specimen)}: {row.measurement_type} {row.value:.1f} {row.unit} deleted"
+        details = {
+            "measurement": row.id,
+            "type": row.measurement_type,
+            "value": row.value,
+            "unit": row.unit,
+            "method": row.method,
+            "measured_by": row.measured_by,
+        }
+        session.delete(row)
+        entry = _log(session, name, DELETE_MEASUREMENT, specimen.id, summary, details)
+        return Outcome(specimen.id, entry.id, summary)

@@ -1,0 +1,51 @@
+"""The measuring tool: a line along the ruler calibrates, a line across the shell measures, the length is
+saved with the record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+from test_crop_tool import drag
+from test_main_window import drop
+
+from shellgui.core.catalog.schema import Measurement
+
+
+def test_calibrate_measure_and_record(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "shell-and-ruler.jpg"
+    image = Image.new("RGB", (800, 400), (20, 20, 230))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((100, 350, 700, 370), fill=(240, 240, 240))  # a ruler: 600 px = 60 mm
+    draw.ellipse((200, 100, 450, 250), fill=(230, 20, 20))  # a shell 250 px = 25 mm long
+    image.save(path, quality=95)
+    panel = window.identify_panel
+    drop(window, [path])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    monkeypatch.setattr(panel.measure, "ask_mm", lambda: 60.0)
+    panel.measure.button.click()
+    assert panel.preview.tool is panel.measure.tool
+    drag(qtbot, panel.preview, (100, 360), (700, 360))  # along the ruler
+    assert panel.measure.calibration is not None and "Calibrated: 60 mm" in panel.measure.label.text()
+    drag(qtbot, panel.preview, (200, 175), (450, 175))  # across the shell
+    assert panel.measure.measured is not None
+    assert abs(panel.measure.measured[0] - 25.0) < 0.5 and "25." in panel.measure.label.text()
+    with qtbot.waitSignal(panel.recorded, timeout=10000) as blocker:
+        panel.save(validate=True)
+    with window.context.catalog.session() as session:
+        (m,) = session.query(Measurement).filter_by(specimen_id=blocker.args[0]).all()
+        assert m.measurement_type == "shell length" and abs(m.value - 25.0) < 0.5 and m.measured_by
+    panel.measure.recalibrate.click()
+    assert panel.measure.calibration is None and panel.measure.measured is None
+
+
+def test_a_too_short_ruler_line_is_refused_with_a_line(qtbot, window, colour_photos, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    panel = window.identify_panel
+    drop(window, [colour_photos["red"]])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    monkeypatch.setattr(panel.measure, "ask_mm", lambda: 10.0)
+    panel.measure.button.click()
+    messages: list[str] = []
+    panel.status.connect(messages.append)
+    drag(qtbot, panel.preview, (5, 5), (8, 9))
+    assert panel.measure.calibration is None and any("Not calibrated" in m for m in messages)
