@@ -86,7 +86,7 @@ class MeasureController(QObject):
         self.tool = MeasureTool(panel.preview)
         self.button = panel.tools.add(
             self.tool,
-            "📏 Measure",
+            "↔ Measure",
             "First draw a line along the ruler in the photo and type its length in mm;\n"
             "then drag across the shell: its length in mm is saved with the record",
             help_keys.MEASURE,
@@ -117,6 +117,8 @@ class MeasureController(QObject):
         return value if ok else None
 
     def _line_drawn(self, start: QPointF, end: QPointF) -> None:
+        if not self.panel.preview.has_image():
+            return  # nothing to measure on
         a, b = _point(start), _point(end)
         if self.calibration is None:
             mm = self.ask_mm()

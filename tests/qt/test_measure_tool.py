@@ -49,3 +49,14 @@ def test_a_too_short_ruler_line_is_refused_with_a_line(qtbot, window, colour_pho
     panel.status.connect(messages.append)
     drag(qtbot, panel.preview, (5, 5), (8, 9))
     assert panel.measure.calibration is None and any("Not calibrated" in m for m in messages)
+
+
+def test_no_line_is_measured_without_a_photo(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QPointF
+
+    panel = window.identify_panel
+    asked: list[bool] = []
+    monkeypatch.setattr(panel.measure, "ask_mm", lambda: asked.append(True) or 10.0)
+    panel.measure.button.click()
+    panel.measure.tool.line_drawn.emit(QPointF(0, 0), QPointF(300, 0))
+    assert not asked and panel.measure.calibration is None and panel.measure.label.text() == ""
