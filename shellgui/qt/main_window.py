@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 
 from shellgui.core import paths
 from shellgui.core.catalog import Catalog
+from shellgui.core.catalog.browse import SpecimenFilter
 from shellgui.core.imaging import PHOTO_EXTENSIONS
 from shellgui.core.inference import Classifier
 from shellgui.core.modelcard import ModelCard
@@ -219,11 +220,32 @@ class MainWindow(QMainWindow):
         from shellgui.core.dwc import options_from_settings
         from shellgui.core.export import export
 
+        where = self.ask_export_scope(self.catalogue_panel.current_filter())
+        if where is None:
+            return
         options = options_from_settings(self.context.settings) if fmt == "dwc" else None
-        task = Task(export, self.context.catalog, fmt, path, options)
+        task = Task(export, self.context.catalog, fmt, path, options, where)
         task.signals.result.connect(lambda n: self.show_status(f"Exported {n} specimens to {path}"))
         task.signals.error.connect(lambda m: QMessageBox.warning(self, "Export failed", m))
         self.context.keep(task)
+
+    def ask_export_scope(self, shown: SpecimenFilter) -> SpecimenFilter | None:
+        """Export everything, or (when the Catalogue tab is filtered: a search, checked only, a date) only
+        what it shows; ``None``: cancelled."""
+        if shown == SpecimenFilter():
+            return shown
+        box = QMessageBox(self)
+        box.setWindowTitle("Export catalogue")
+        box.setText(
+            "The Catalogue tab is filtered (search, status, confidence or date).\n"
+            "Export only the specimens it shows, or the whole catalogue?"
+        )
+        only = box.addButton("Only what the Catalogue tab shows", QMessageBox.ButtonRole.AcceptRole)
+        everything = box.addButton("The whole catalogue", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return shown if clicked is only else SpecimenFilter() if clicked is everything else None
 
     def import_records(self) -> None:
         """File ▸ Import records…: a spreadsheet or a Darwin Core archive, with its mapping and a dry run."""

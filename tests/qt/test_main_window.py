@@ -249,6 +249,50 @@ def test_export_from_menu(qtbot, window, tmp_path, monkeypatch, fmt) -> None:  #
     qtbot.waitUntil(out.exists, timeout=5000)
 
 
+def test_export_only_what_the_catalogue_tab_shows(
+    qtbot, window, colour_photos, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    panel = window.identify_panel
+    for colour in ("red", "blue"):
+        drop(window, [colour_photos[colour]])
+        qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+        with qtbot.waitSignal(panel.recorded, timeout=10000):
+            panel.save(validate=False)
+    window.catalogue_panel.search.setText("Redia")
+    out = tmp_path / "only.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    asked: list[str] = []
+    clicks = iter(["Only what the Catalogue tab shows", "The whole catalogue", "Cancel"])
+
+    def answer(box):  # type: ignore[no-untyped-def]
+        wanted = next(clicks)
+        next(b for b in box.buttons() if b.text() == wanted).click()
+        asked.append(wanted)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    window.export("csv")
+    qtbot.waitUntil(out.exists, timeout=5000)
+
+    def rows() -> list[str]:
+        with open(out, encoding="utf-8-sig") as fh:
+            return [r["taxon"] for r in csv.DictReader(fh)]
+
+    assert rows() == ["Redia rubra"]
+    out.unlink()
+    window.export("csv")
+    qtbot.waitUntil(out.exists, timeout=5000)
+    assert sorted(rows()) == ["Caerulea azurea", "Redia rubra"]
+    out.unlink()
+    window.export("csv")  # cancelled: nothing written
+    qtbot.wait(300)
+    assert not out.exists() and len(asked) == 3
+
+
 def test_preferences_switch_catalogue_and_top_k(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from shellgui.qt import main_window as mw
 
