@@ -251,6 +251,46 @@ def _settings() -> Settings:
     return Settings.load()
 
 
+class LineProgress:
+    """Progress for a log file or a pipe: a plain line at every tenth of the work and at the end, instead of
+    a live bar's carriage-return updates (the same calls as :class:`tqdm.tqdm` that the commands use)."""
+
+    def __init__(self, total: int, initial: int, desc: str) -> None:
+        self.total, self.n, self.desc = total, initial, desc
+        self.postfix: dict[str, object] = {}
+        self._shown = -1
+
+    def update(self, step: int) -> None:
+        self.n += step
+        tenth = self.n * 10 // max(1, self.total)
+        if tenth > self._shown:
+            self._shown = tenth
+            self._line()
+
+    def set_postfix(self, **values: object) -> None:
+        self.postfix = values
+
+    def _line(self) -> None:
+        extra = ", ".join(f"{k} {v}" for k, v in self.postfix.items())
+        print(
+            f"{self.desc}: {self.n} of {self.total} photos" + (f" ({extra})" if extra else ""),
+            file=sys.stderr,
+        )
+
+    def close(self) -> None:
+        if self._shown < 10:
+            self._line()
+
+
+def progress_bar(total: int, initial: int, desc: str, quiet: bool = False):  # type: ignore[no-untyped-def]
+    """A live bar on a terminal, plain lines in a log file or a pipe, nothing with ``quiet``."""
+    from tqdm import tqdm
+
+    if quiet or sys.stderr.isatty():
+        return tqdm(total=total, initial=initial, unit="photo", disable=quiet, desc=desc, file=sys.stderr)
+    return LineProgress(total, initial, desc)
+
+
 def _classifier(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from shellgui.core.inference import Classifier
     from shellgui.core.models import resolve_model
@@ -428,7 +468,6 @@ def _print_memory(memory) -> None:  # type: ignore[no-untyped-def]
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
 
     from shellgui.core.catalog.repository import find_photo_by_hash
     from shellgui.core.errors import UsageError
@@ -451,7 +490,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     bar = None
     for done, failed, total in embed_missing_photos(catalog, classifier):
         if bar is None:
-            bar = tqdm(total=total, unit="photo", desc="Embedding catalogued photos", file=sys.stderr)
+            bar = progress_bar(total, 0, "Embedding catalogued photos")
         bar.update(done + failed - bar.n)
     if bar is not None:
         bar.close()
@@ -492,8 +531,6 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from collections import Counter
     from pathlib import Path
 
-    from tqdm import tqdm
-
     from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
     from shellgui.core.binding import PhotoBinder
     from shellgui.core.catalog.decisions import require_name
@@ -531,16 +568,9 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                 elif label_by and item.status in (DONE, DUPLICATE):
                     labelled[Path(item.path).parent.name] += 1
             if bar is None:
-                bar = tqdm(
-                    total=progress.total,
-                    initial=progress.settled,
-                    unit="photo",
-                    disable=args.quiet,
-                    desc="Cataloguing",
-                    file=sys.stderr,
-                )
-            bar.update(progress.settled - bar.n)
+                bar = progress_bar(progress.total, progress.settled, "Cataloguing", args.quiet)
             bar.set_postfix(done=progress.done, failed=progress.failed, skipped=progress.skipped)
+            bar.update(progress.settled - bar.n)
             last = progress
     except KeyboardInterrupt:
         if bar:

@@ -81,6 +81,8 @@ def test_catalog_export_and_models(tmp_path: Path, tiny_model: Path) -> None:
     proc = run("catalog", str(folder), "--model", str(tiny_model), "--batch-size", "2", home=home)
     assert proc.returncode == 0, proc.stderr
     assert "5 catalogued" in proc.stdout
+    # stderr is a pipe here, as in a log file: plain progress lines, never a live bar's carriage returns
+    assert "\r" not in proc.stderr and "Cataloguing: 5 of 5 photos (done 5" in proc.stderr
     out = tmp_path / "export.csv"
     assert run("export", "--format", "csv", str(out), home=home).returncode == 0
     assert len(out.read_text(encoding="utf-8-sig").strip().splitlines()) == 6
