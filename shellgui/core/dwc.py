@@ -1,5 +1,6 @@
-"""Darwin Core Archive export that GBIF accepts: occurrences, the Identification History extension,
-``meta.xml`` and ``eml.xml``.
+"""Darwin Core Archive export that GBIF accepts: occurrences, the Identification History extension, the
+Measurement or Facts extension (every measurement, e.g. shell lengths taken on a photo), ``meta.xml`` and
+``eml.xml``.
 
 Values are written as they are (no spreadsheet apostrophes: the archive is read by machines), every field
 is quoted so a line break or a lone carriage return inside a value never splits a record, ``taxonRank``
@@ -21,7 +22,15 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from shellgui.core.atomic import atomic_path
-from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, PREDICTED, Identification, Photo, Specimen
+from shellgui.core.catalog.schema import (
+    NOT_IDENTIFIABLE,
+    PREDICTED,
+    Identification,
+    Measurement,
+    Photo,
+    Specimen,
+)
+from shellgui.core.measuring import describe_method
 from shellgui.core.settings import Settings
 from shellgui.core.taxonomy import NameBackbone, NameCheck, load_backbone
 
@@ -29,6 +38,8 @@ DWC = "http://rs.tdwg.org/dwc/terms/"
 DC = "http://purl.org/dc/terms/"
 #: GBIF's Identification History extension uses the Darwin Core Identification class as its row type.
 IDENTIFICATION_ROW_TYPE = f"{DWC}Identification"
+#: GBIF's Measurement or Facts extension.
+MEASUREMENT_ROW_TYPE = f"{DWC}MeasurementOrFact"
 #: The ranks of the Darwin Core / GBIF taxon rank vocabulary that shellgui can produce.
 DWC_RANKS = frozenset(
     {
@@ -101,6 +112,16 @@ IDENTIFICATION_TERMS = [
     ("dateIdentified", DWC),
     ("identificationVerificationStatus", DWC),
     ("identificationRemarks", DWC),
+]
+MEASUREMENT_TERMS = [
+    ("measurementID", DWC),
+    ("measurementType", DWC),
+    ("measurementValue", DWC),
+    ("measurementUnit", DWC),
+    ("measurementDeterminedBy", DWC),
+    ("measurementDeterminedDate", DWC),
+    ("measurementMethod", DWC),
+    ("measurementRemarks", DWC),
 ]
 
 
@@ -258,12 +279,29 @@ def identification_row(
     return [_text(v) for v in values]
 
 
+def measurement_row(specimen: Specimen, measurement: Measurement) -> list[str]:
+    """One row of the Measurement or Facts extension (every stored measurement, oldest first)."""
+    values: list[object] = [
+        occurrence_id(specimen),
+        f"urn:shellgui:measurement:{measurement.id}",
+        measurement.measurement_type,
+        round(measurement.value, 2),
+        measurement.unit,
+        measurement.measured_by,
+        measurement.measured_at.isoformat(timespec="seconds"),
+        describe_method(measurement.method),
+        measurement.remarks,
+    ]
+    return [_text(v) for v in values]
+
+
 def occurrence_id(specimen: Specimen) -> str:
     return f"urn:shellgui:specimen:{specimen.id}"
 
 
 def meta_xml() -> str:
-    """The archive descriptor: the core, the Identification History extension, and ``eml.xml``."""
+    """The archive descriptor: the core, the Identification History and Measurement or Facts extensions,
+    and ``eml.xml``."""
 
     def fields(terms: list[tuple[str, str]], start: int) -> str:
         return "\n".join(
@@ -285,6 +323,11 @@ def meta_xml() -> str:
     <files><location>identification.csv</location></files>
     <coreid index="0"/>
 {fields(IDENTIFICATION_TERMS, 1)}
+  </extension>
+  <extension {attrs} rowType="{MEASUREMENT_ROW_TYPE}">
+    <files><location>measurementorfact.csv</location></files>
+    <coreid index="0"/>
+{fields(MEASUREMENT_TERMS, 1)}
   </extension>
 </archive>
 """
@@ -321,22 +364,27 @@ def write_archive(
     options: DwcOptions,
 ) -> int:
     """Write the archive atomically; returns the number of occurrences."""
-    occ, hist = io.StringIO(), io.StringIO()
+    occ, hist, facts = io.StringIO(), io.StringIO(), io.StringIO()
     # Every field quoted: a value with a line break or a lone CR stays inside its record.
-    occ_writer = csv.writer(occ, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    hist_writer = csv.writer(hist, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    occ_writer, hist_writer, facts_writer = (
+        csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL) for f in (occ, hist, facts)
+    )
     occ_writer.writerow([name for name, _ in OCCURRENCE_TERMS])
     hist_writer.writerow(["occurrenceID"] + [name for name, _ in IDENTIFICATION_TERMS])
+    facts_writer.writerow(["occurrenceID"] + [name for name, _ in MEASUREMENT_TERMS])
     backbone = load_backbone()
     for specimen, photos, idents in rows:
         occ_writer.writerow(occurrence_row(specimen, photos, idents, options, backbone))
         for ident in idents:
             hist_writer.writerow(identification_row(specimen, ident, backbone))
+        for measurement in sorted(specimen.measurements, key=lambda m: m.id):
+            facts_writer.writerow(measurement_row(specimen, measurement))
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("meta.xml", meta_xml())
         archive.writestr("eml.xml", eml_xml(options))
         archive.writestr("occurrence.csv", occ.getvalue())
         archive.writestr("identification.csv", hist.getvalue())
+        archive.writestr("measurementorfact.csv", facts.getvalue())
     return len(rows)
 
 

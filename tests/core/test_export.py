@@ -59,7 +59,13 @@ def test_darwin_core_archive(filled_catalog: Catalog, tmp_path: Path) -> None:
     out = tmp_path / "dwca.zip"
     export(filled_catalog, "dwc", out, DwcOptions(creator="J. Curator"))
     with zipfile.ZipFile(out) as archive:
-        assert set(archive.namelist()) == {"meta.xml", "eml.xml", "occurrence.csv", "identification.csv"}
+        assert set(archive.namelist()) == {
+            "meta.xml",
+            "eml.xml",
+            "occurrence.csv",
+            "identification.csv",
+            "measurementorfact.csv",  # header only: nothing was measured
+        }
         occ = list(csv.DictReader(io.StringIO(archive.read("occurrence.csv").decode())))
         hist = list(csv.DictReader(io.StringIO(archive.read("identification.csv").decode())))
         meta = archive.read("meta.xml").decode()
@@ -114,7 +120,8 @@ def test_darwin_core_round_trip_with_python_dwca_reader(
     with DwCAReader(str(out)) as archive:
         assert archive.descriptor.core.type == "http://rs.tdwg.org/dwc/terms/Occurrence"
         assert [e.type for e in archive.descriptor.extensions] == [
-            "http://rs.tdwg.org/dwc/terms/Identification"
+            "http://rs.tdwg.org/dwc/terms/Identification",
+            "http://rs.tdwg.org/dwc/terms/MeasurementOrFact",
         ]
         assert archive.metadata is not None  # eml.xml, found through meta.xml
         rows = list(archive)

@@ -21,6 +21,7 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import null, select
@@ -72,7 +73,7 @@ MEASURE = "measure"
 DELETE_MEASUREMENT = "delete measurement"
 #: Actions that change no identification and no specimen field: they never block undoing an earlier one.
 SIDE_NOTES = (MEASURE, DELETE_MEASUREMENT)
-UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT)
+UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT, *SIDE_NOTES)
 
 
 class CurationError(ShellguiError):
@@ -613,6 +614,8 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
 
     A specimen the action itself created is removed again (the audit log keeps a copy). Refused when the
     action was already undone, is a delete, or when the specimen changed since (undo the later action first).
+    A measurement (a side note) is undone on its own, whatever changed since: an added one is removed, a
+    deleted one comes back as it was.
     """
     name = require_name(by)
     with catalog.writing() as session, session.begin():
@@ -623,6 +626,10 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
             raise CurationError(f"'{entry.summary}' was already undone")
         if entry.action not in UNDOABLE:
             raise CurationError(f"'{entry.summary}' cannot be undone")
+        if entry.action in SIDE_NOTES:
+            undo_entry = _undo_measurement(session, entry, name)
+            entry.undone_by_id = undo_entry.id
+            return Outcome(int(entry.specimen_id or 0), undo_entry.id, undo_entry.summary)
         later = session.scalar(
             select(AuditEntry)
             .where(
@@ -688,6 +695,40 @@ def undo(catalog: Catalog, action_id: int, by: str | None) -> Outcome:
         return Outcome(entry.specimen_id, undo_entry.id, summary)
 
 
+def _undo_measurement(session: Session, entry: AuditEntry, name: str) -> AuditEntry:
+    """Reverse a :data:`MEASURE` (remove the measurement) or a :data:`DELETE_MEASUREMENT` (put it back, with
+    its id when that is still free) inside the caller's transaction."""
+    details, summary = entry.details, f"undid '{entry.summary}'"
+    if entry.specimen_id is None or session.get(Specimen, entry.specimen_id) is None:
+        raise CurationError(f"cannot undo '{entry.summary}': the specimen was deleted")
+    measurement_id = int(details["measurement"])
+    row = session.get(Measurement, measurement_id)
+    if entry.action == MEASURE:
+        if row is None:
+            raise CurationError(f"cannot undo '{entry.summary}': the measurement was deleted since")
+        session.delete(row)
+        return _log(session, name, UNDO, entry.specimen_id, summary, {"undoes": entry.id})
+    measured_at, photo_id = details.get("measured_at"), details.get("photo_id")
+    restored = Measurement(
+        id=measurement_id if row is None else None,
+        specimen_id=entry.specimen_id,
+        photo_id=photo_id if photo_id is not None and session.get(Photo, photo_id) is not None else None,
+        measurement_type=details["type"],
+        value=float(details["value"]),
+        unit=details["unit"],
+        method=details.get("method"),
+        measured_by=details.get("measured_by"),
+        remarks=details.get("remarks"),
+    )
+    if measured_at:
+        restored.measured_at = datetime.fromisoformat(measured_at)
+    session.add(restored)
+    session.flush()
+    return _log(
+        session, name, UNDO, entry.specimen_id, summary, {"undoes": entry.id, "measurement": restored.id}
+    )
+
+
 def add_measurement(
     catalog: Catalog,
     specimen_id: int,
@@ -743,6 +784,9 @@ def delete_measurement(catalog: Catalog, measurement_id: int, by: str | None) ->
             "unit": row.unit,
             "method": row.method,
             "measured_by": row.measured_by,
+            "measured_at": row.measured_at.isoformat(),
+            "photo_id": row.photo_id,
+            "remarks": row.remarks,
         }
         session.delete(row)
         entry = _log(session, name, DELETE_MEASUREMENT, specimen.id, summary, details)
