@@ -1,5 +1,6 @@
-"""The specimen dialog: its photos, collection data, identification history and change history, and the
-curator's actions on it (re-identify, withdraw a check, undo the last change, remove a photo, delete)."""
+"""The specimen dialog: its photos, collection data, identification history, measurements and change
+history, and the curator's actions on it (re-identify, withdraw a check, undo the last change, remove a
+photo, delete a measurement, delete the specimen)."""
 
 from __future__ import annotations
 
@@ -164,8 +165,24 @@ class SpecimenDialog(QDialog):
             ["When", "Taxon", "Rank", "Confidence", "Status", "Identified by", "Note"]
         )
         self.log_table = make_table(["When", "Who", "What"])
-        tabs = QTabWidget()
+        self.measurement_table = make_table(["When", "Measurement", "Measured by", "How"])
+        self.measurement_table.itemSelectionChanged.connect(self._measurement_selected)
+        self.delete_measurement_button = QPushButton("Delete measurement…")
+        self.delete_measurement_button.setToolTip(
+            "Delete the selected measurement (the audit log keeps it; Undo last change brings it back)"
+        )
+        self.delete_measurement_button.clicked.connect(self.delete_measurement)
+        measurements = QWidget()
+        measurement_layout = QVBoxLayout(measurements)
+        measurement_layout.setContentsMargins(0, 0, 0, 0)
+        measurement_layout.addWidget(self.measurement_table, 1)
+        measurement_bar = QHBoxLayout()
+        measurement_bar.addStretch(1)
+        measurement_bar.addWidget(self.delete_measurement_button)
+        measurement_layout.addLayout(measurement_bar)
+        self.tabs = tabs = QTabWidget()
         tabs.addTab(self.history_table, "Identification history")
+        tabs.addTab(measurements, "Measurements")
         tabs.addTab(self.log_table, "Changes (audit log)")
 
         right = QWidget()
@@ -245,7 +262,24 @@ class SpecimenDialog(QDialog):
                 for e in detail.log
             ],
         )
+        fill_table(
+            self.measurement_table,
+            [
+                [m.measured_at.strftime("%Y-%m-%d %H:%M"), m.describe(), m.measured_by or "", m.how]
+                for m in detail.measurements
+            ],
+        )
+        self.tabs.setTabText(1, f"Measurements ({len(detail.measurements)})")
+        self._measurement_selected()
         self.undo_button.setEnabled(self._undoable() is not None)
+
+    def _measurement_selected(self) -> None:
+        self.delete_measurement_button.setEnabled(self._selected_measurement() is not None)
+
+    def _selected_measurement(self) -> queries.MeasurementRecord | None:
+        rows = self.measurement_table.selectionModel().selectedRows()
+        measurements = self.detail.measurements if self.detail else ()
+        return measurements[rows[0].row()] if rows and rows[0].row() < len(measurements) else None
 
     def _show_photos(self, detail: SpecimenDetail) -> None:
         self.photos.clear()
@@ -370,6 +404,16 @@ class SpecimenDialog(QDialog):
             "The file stays on disk; the audit log keeps a record of the removal.",
         ):
             self._run(curation.delete_photo, int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def delete_measurement(self) -> None:
+        measurement = self._selected_measurement()
+        if measurement is not None and confirm(
+            self,
+            "Delete measurement",
+            f"Delete the {measurement.describe()} measured by {measurement.measured_by or 'someone'}?\n"
+            "The audit log keeps it; Undo last change brings it back.",
+        ):
+            self._run(curation.delete_measurement, measurement.id)
 
     def delete_specimen(self) -> None:
         detail = self.detail

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from PySide6.QtCore import Qt
 from test_crop_tool import drag
 from test_main_window import drop
 
@@ -60,3 +61,41 @@ def test_no_line_is_measured_without_a_photo(qtbot, window, monkeypatch) -> None
     panel.measure.button.click()
     panel.measure.tool.line_drawn.emit(QPointF(0, 0), QPointF(300, 0))
     assert not asked and panel.measure.calibration is None and panel.measure.label.text() == ""
+
+
+def test_specimen_dialog_lists_deletes_and_brings_back_a_measurement(
+    qtbot, window, colour_photos, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from test_curation_gui import answer
+
+    from shellgui.core.catalog import curation, queries
+    from shellgui.core.identify import identify_paths, record
+    from shellgui.core.measuring import Calibration
+    from shellgui.qt.specimen_dialog import SpecimenDialog
+
+    classifier = window.context.classifier
+    photos, outcome = identify_paths(classifier, [colour_photos["red"]])
+    sid = record(window.context.catalog, classifier, photos, outcome.results[0].prediction).specimen_id
+    cal = Calibration.between((0, 0), (0, 600), 60.0)
+    curation.add_measurement(
+        window.context.catalog, sid, 25.04, "tester", method=cal.method((0, 0), (250, 0))
+    )
+    dialog = SpecimenDialog(window.context, sid, window)
+    qtbot.addWidget(dialog)
+    table = dialog.measurement_table
+    assert dialog.tabs.tabText(1) == "Measurements (1)" and table.rowCount() == 1
+    assert table.item(0, 1).text() == "shell length 25.0 mm" and table.item(0, 2).text() == "tester"
+    assert "60 mm" in table.item(0, 3).text()
+    assert not dialog.delete_measurement_button.isEnabled()  # nothing selected yet
+    table.selectRow(0)
+    asked = answer(monkeypatch, yes=False)
+    qtbot.mouseClick(dialog.delete_measurement_button, Qt.MouseButton.LeftButton)
+    assert "shell length 25.0 mm" in asked[0] and table.rowCount() == 1  # said No: kept
+    answer(monkeypatch, yes=True)
+    qtbot.mouseClick(dialog.delete_measurement_button, Qt.MouseButton.LeftButton)
+    assert table.rowCount() == 0 and dialog.tabs.tabText(1) == "Measurements (0)"
+    assert "deleted" in dialog.log_table.item(0, 2).text()
+    qtbot.mouseClick(dialog.undo_button, Qt.MouseButton.LeftButton)  # the measurement comes back
+    assert table.rowCount() == 1 and table.item(0, 1).text() == "shell length 25.0 mm"
+    detail = queries.specimen_detail(window.context.catalog, sid)
+    assert detail is not None and [m.value for m in detail.measurements] == [25.04]

@@ -19,6 +19,7 @@ from shellgui.core.catalog.schema import NOT_IDENTIFIABLE, PREDICTED, VALIDATED,
 from shellgui.core.crops import Crop, CropError, crop_from_json
 from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.imaging import file_sha256
+from shellgui.core.measuring import describe_method
 
 SPECIMEN_FIELDS = ("catalog_number", "locality", "collector", "collected_on", "notes")
 
@@ -162,6 +163,22 @@ class PhotoRecord:
 
 
 @dataclass(frozen=True)
+class MeasurementRecord:
+    """One stored measurement, e.g. ``shell length`` ``23.4`` ``mm``; ``how`` says how it was taken."""
+
+    id: int
+    measurement_type: str
+    value: float
+    unit: str
+    measured_by: str | None
+    measured_at: datetime
+    how: str
+
+    def describe(self) -> str:
+        return f"{self.measurement_type} {self.value:.1f} {self.unit}"
+
+
+@dataclass(frozen=True)
 class SpecimenDetail:
     """Everything the specimen dialog shows: data, photos, identification history and the audit trail."""
 
@@ -170,6 +187,7 @@ class SpecimenDetail:
     photos: tuple[PhotoRecord, ...]
     history: tuple[IdentificationRecord, ...]
     log: tuple[AuditRecord, ...]
+    measurements: tuple[MeasurementRecord, ...] = ()
 
     @property
     def current(self) -> IdentificationRecord | None:
@@ -195,6 +213,18 @@ def specimen_detail(catalog: Catalog, specimen_id: int) -> SpecimenDetail | None
             photos,
             tuple(repo.history(session, specimen_id)),
             tuple(_audit_record(row) for row in log),
+            tuple(
+                MeasurementRecord(
+                    m.id,
+                    m.measurement_type,
+                    m.value,
+                    m.unit,
+                    m.measured_by,
+                    m.measured_at,
+                    describe_method(m.method),
+                )
+                for m in sorted(specimen.measurements, key=lambda m: m.id)
+            ),
         )
 
 
