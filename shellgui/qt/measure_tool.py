@@ -31,6 +31,8 @@ class MeasureTool(PhotoTool):
     photo pixels). :meth:`show_line` keeps a line drawn, in the given colour."""
 
     line_drawn = Signal(QPointF, QPointF)
+    #: The line being dragged (start, where the mouse is now), for a live length.
+    line_moved = Signal(QPointF, QPointF)
 
     def __init__(self, view: Any) -> None:
         super().__init__(view)
@@ -57,6 +59,7 @@ class MeasureTool(PhotoTool):
     def move(self, pos: QPointF) -> None:
         if self._start is not None:
             self.show_line("dragging", self._start, pos, "#ffd54f")
+            self.line_moved.emit(self._start, pos)
 
     def release(self, pos: QPointF) -> None:
         start, self._start = self._start, None
@@ -99,6 +102,7 @@ class MeasureController(QObject):
         self.calibration: Calibration | None = None
         self.measured: tuple[float, dict[str, Any]] | None = None
         self.tool.line_drawn.connect(self._line_drawn)
+        self.tool.line_moved.connect(self._line_moved)
         panel.preview.image_changed.connect(self.reset)
 
     def reset(self) -> None:
@@ -115,6 +119,12 @@ class MeasureController(QObject):
             self.panel, "Calibrate", "Length of the line you drew along the ruler (mm):", 10.0, 0.01, 10000, 2
         )
         return value if ok else None
+
+    def _line_moved(self, start: QPointF, end: QPointF) -> None:
+        """The live length while dragging across the shell (kept only on release)."""
+        if self.calibration is not None:
+            length = self.calibration.length_mm(_point(start), _point(end))
+            self.label.setText(f"Length: <b>{length:.1f} mm</b> (release to keep it)")
 
     def _line_drawn(self, start: QPointF, end: QPointF) -> None:
         if not self.panel.preview.has_image():

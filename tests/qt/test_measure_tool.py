@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image, ImageDraw
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from test_crop_tool import drag
 from test_main_window import drop
 
@@ -28,7 +28,14 @@ def test_calibrate_measure_and_record(qtbot, window, tmp_path: Path, monkeypatch
     assert panel.preview.tool is panel.measure.tool
     drag(qtbot, panel.preview, (100, 360), (700, 360))  # along the ruler
     assert panel.measure.calibration is not None and "Calibrated: 60 mm" in panel.measure.label.text()
-    drag(qtbot, panel.preview, (200, 175), (450, 175))  # across the shell
+    viewport, to = panel.preview.viewport(), panel.preview.mapFromScene
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=to(QPointF(200, 175)))
+    qtbot.mouseMove(viewport, pos=to(QPointF(325, 175)))  # half-way across the shell: live length
+    live = panel.measure.label.text()
+    assert "(release to keep it)" in live and panel.measure.measured is None
+    assert abs(float(live.split("<b>")[1].split(" mm")[0]) - 12.5) < 0.5
+    qtbot.mouseMove(viewport, pos=to(QPointF(450, 175)))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=to(QPointF(450, 175)))
     assert panel.measure.measured is not None
     assert abs(panel.measure.measured[0] - 25.0) < 0.5 and "25." in panel.measure.label.text()
     with qtbot.waitSignal(panel.recorded, timeout=10000) as blocker:
@@ -53,8 +60,6 @@ def test_a_too_short_ruler_line_is_refused_with_a_line(qtbot, window, colour_pho
 
 
 def test_no_line_is_measured_without_a_photo(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import QPointF
-
     panel = window.identify_panel
     asked: list[bool] = []
     monkeypatch.setattr(panel.measure, "ask_mm", lambda: asked.append(True) or 10.0)
