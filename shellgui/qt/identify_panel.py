@@ -130,15 +130,18 @@ def save_record(
     fields: dict[str, str | None],
     edit: bool,
     measured: tuple[float, dict[str, Any]] | None = None,
+    measured_on: Photo | None = None,
 ) -> tuple[Outcome, CataloguedPhoto | None]:
-    """Record (and check) in one transaction, then the measured shell length (mm, how) if there is one;
-    hands back what the catalogue now holds for these photos."""
+    """Record (and check) in one transaction, then the measured shell length (mm, how) if there is one,
+    linked to the photo it was measured on; hands back what the catalogue now holds for these photos."""
     done = record(
         catalog, classifier, photos, result.prediction, decision=decision, by=by, edit=edit, **fields
     )
     if measured is not None:
         mm, method = measured
-        curation.add_measurement(catalog, done.specimen_id, mm, by, method=method)
+        on = queries.find_catalogued_photo(catalog, measured_on) if measured_on is not None else None
+        photo_id = on.photo_id if on is not None and on.specimen_id == done.specimen_id else None
+        curation.add_measurement(catalog, done.specimen_id, mm, by, photo_id=photo_id, method=method)
     return done, queries.find_catalogued_paths(catalog, result.paths)
 
 
@@ -710,6 +713,7 @@ class IdentifyPanel(QWidget):
             fields,
             known is not None,
             self.measure.measured,
+            self.measure.measured_on,
         )
         task.signals.result.connect(lambda answer: self._saved(row, *answer))
         task.signals.error.connect(self._save_failed)

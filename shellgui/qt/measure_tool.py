@@ -14,9 +14,10 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsLineItem, QInputDialog, QLabel, QPushButton
 
 from shellgui.core.errors import ShellguiError
+from shellgui.core.imaging import Photo
 from shellgui.core.measuring import Calibration, Point
 from shellgui.qt import help as help_keys
-from shellgui.qt.photo_tools import PhotoTool
+from shellgui.qt.photo_tools import PhotoTool, clamped
 
 if TYPE_CHECKING:
     from shellgui.qt.identify_panel import IdentifyPanel
@@ -28,7 +29,7 @@ def _point(pos: QPointF) -> Point:
 
 class MeasureTool(PhotoTool):
     """Drag a line on the photo: ``line_drawn(start, end)`` on release (scene coordinates: full-resolution
-    photo pixels). :meth:`show_line` keeps a line drawn, in the given colour."""
+    photo pixels, kept on the photo). :meth:`show_line` keeps a line drawn, in the given colour."""
 
     line_drawn = Signal(QPointF, QPointF)
     #: The line being dragged (start, where the mouse is now), for a live length.
@@ -54,10 +55,11 @@ class MeasureTool(PhotoTool):
         self._lines[name] = item
 
     def press(self, pos: QPointF) -> None:
-        self._start = pos
+        self._start = clamped(self.view, pos)
 
     def move(self, pos: QPointF) -> None:
         if self._start is not None:
+            pos = clamped(self.view, pos)
             self.show_line("dragging", self._start, pos, "#ffd54f")
             self.line_moved.emit(self._start, pos)
 
@@ -65,7 +67,7 @@ class MeasureTool(PhotoTool):
         start, self._start = self._start, None
         self.show_line("dragging", None, None, "")
         if start is not None:
-            self.line_drawn.emit(start, pos)
+            self.line_drawn.emit(start, clamped(self.view, pos))
 
     def escape(self) -> None:
         self._start = None
@@ -101,13 +103,15 @@ class MeasureController(QObject):
         self.recalibrate.setVisible(False)
         self.calibration: Calibration | None = None
         self.measured: tuple[float, dict[str, Any]] | None = None
+        #: The photo the length was measured on (the catalogue links the measurement to it).
+        self.measured_on: Photo | None = None
         self.tool.line_drawn.connect(self._line_drawn)
         self.tool.line_moved.connect(self._line_moved)
         panel.preview.image_changed.connect(self.reset)
 
     def reset(self) -> None:
         """Forget the calibration and the length (another photo is shown)."""
-        self.calibration, self.measured = None, None
+        self.calibration, self.measured, self.measured_on = None, None, None
         self.tool.clear_drawing()
         self.recalibrate.setVisible(False)
         self.label.setText("")
@@ -145,6 +149,7 @@ class MeasureController(QObject):
             return
         length = self.calibration.length_mm(a, b)
         self.measured = (length, self.calibration.method(a, b))
+        self.measured_on = self.panel.shown_photo()
         self.tool.show_line("length", start, end, "#81c784")
         self.label.setText(f"Length: <b>{length:.1f} mm</b> (saved with the record)")
         self.changed.emit()

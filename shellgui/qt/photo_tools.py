@@ -66,7 +66,8 @@ class PhotoTool(QObject):
         """Remove what the tool drew (another photo is shown)."""
 
 
-def _clamped(view: PhotoView, pos: QPointF) -> QPointF:
+def clamped(view: PhotoView, pos: QPointF) -> QPointF:
+    """``pos`` moved onto the shown photo (a drag may end outside it)."""
     width, height = view.photo_rect()
     return QPointF(min(max(pos.x(), 0.0), width), min(max(pos.y(), 0.0), height))
 
@@ -144,12 +145,12 @@ class CropTool(PhotoTool):
             self._subjects += [box, label]
 
     def press(self, pos: QPointF) -> None:
-        self._start = _clamped(self.view, pos)
+        self._start = clamped(self.view, pos)
         self._start_screen = QPointF(self.view.mapFromScene(pos))
 
     def move(self, pos: QPointF) -> None:
         if self._start is not None:
-            self._draw(QRectF(self._start, _clamped(self.view, pos)).normalized())
+            self._draw(QRectF(self._start, clamped(self.view, pos)).normalized())
 
     def release(self, pos: QPointF) -> None:
         start, start_screen = self._start, self._start_screen
@@ -160,7 +161,7 @@ class CropTool(PhotoTool):
         if abs(moved.x()) < self.MIN_DRAG and abs(moved.y()) < self.MIN_DRAG:
             self._draw(self.shown)  # a click: the crop in force stays
             return
-        self.box_drawn.emit(QRectF(start, _clamped(self.view, pos)).normalized())
+        self.box_drawn.emit(QRectF(start, clamped(self.view, pos)).normalized())
 
     def escape(self) -> None:
         if self._start is not None:  # abandon the box being dragged

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, Qt
 from test_crop_tool import drag
 from test_main_window import drop
 
-from shellgui.core.catalog.schema import Measurement
+from shellgui.core.catalog.schema import Measurement, Photo
 
 
 def test_calibrate_measure_and_record(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -43,6 +43,8 @@ def test_calibrate_measure_and_record(qtbot, window, tmp_path: Path, monkeypatch
     with window.context.catalog.session() as session:
         (m,) = session.query(Measurement).filter_by(specimen_id=blocker.args[0]).all()
         assert m.measurement_type == "shell length" and abs(m.value - 25.0) < 0.5 and m.measured_by
+        measured_on = session.get(Photo, m.photo_id)  # linked to the photo it was measured on
+        assert measured_on is not None and Path(measured_on.path).name == path.name
     panel.measure.recalibrate.click()
     assert panel.measure.calibration is None and panel.measure.measured is None
 
@@ -104,3 +106,20 @@ def test_specimen_dialog_lists_deletes_and_brings_back_a_measurement(
     assert table.rowCount() == 1 and table.item(0, 1).text() == "shell length 25.0 mm"
     detail = queries.specimen_detail(window.context.catalog, sid)
     assert detail is not None and [m.value for m in detail.measurements] == [25.04]
+
+
+def test_a_line_dragged_past_the_photo_ends_at_its_edge(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ruler.jpg"
+    Image.new("RGB", (800, 400), (200, 200, 200)).save(path)
+    panel = window.identify_panel
+    drop(window, [path])
+    qtbot.waitUntil(lambda: panel.accept_button.isEnabled(), timeout=10000)
+    monkeypatch.setattr(panel.measure, "ask_mm", lambda: 80.0)
+    panel.measure.button.click()
+    lines: list[tuple[QPointF, QPointF]] = []
+    panel.measure.tool.line_drawn.connect(lambda a, b: lines.append((a, b)))
+    drag(qtbot, panel.preview, (0, 200), (800, 200))  # 800 px = 80 mm
+    panel.measure.tool.press(QPointF(400, 100))
+    panel.measure.tool.release(QPointF(2400, 100))  # far right of the photo
+    assert lines[-1][1] == QPointF(800, 100)
+    assert panel.measure.measured is not None and abs(panel.measure.measured[0] - 40.0) < 0.5
