@@ -701,7 +701,7 @@ class IdentifyPanel(QWidget):
                 return
         photos = self.current_photos()
         self._set_record_enabled(False)
-        row = self.items.currentRow()
+        row, measured = self.items.currentRow(), self.measure.measured
         task = Task(
             save_record,
             self.context.catalog,
@@ -712,9 +712,10 @@ class IdentifyPanel(QWidget):
             by,
             fields,
             known is not None,
-            self.measure.measured,
+            measured,
             self.measure.measured_on,
         )
+        task.signals.result.connect(lambda answer: self.measure.saved(measured))
         task.signals.result.connect(lambda answer: self._saved(row, *answer))
         task.signals.error.connect(self._save_failed)
         self.context.keep(task)

@@ -117,6 +117,13 @@ class MeasureController(QObject):
         self.label.setText("")
         self.changed.emit()
 
+    def saved(self, measured: tuple[float, dict[str, Any]] | None) -> None:
+        """``measured`` is now in the catalogue: saving the record again does not add it twice."""
+        if measured is not None and measured is self.measured:
+            self.measured = self.measured_on = None
+            self.label.setText(f"Saved: {measured[0]:.1f} mm · drag again to measure anew")
+            self.changed.emit()
+
     def ask_mm(self) -> float | None:
         """The known length of the calibration line, typed by the user (``None``: cancelled)."""
         value, ok = QInputDialog.getDouble(

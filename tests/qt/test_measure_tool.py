@@ -45,6 +45,11 @@ def test_calibrate_measure_and_record(qtbot, window, tmp_path: Path, monkeypatch
         assert m.measurement_type == "shell length" and abs(m.value - 25.0) < 0.5 and m.measured_by
         measured_on = session.get(Photo, m.photo_id)  # linked to the photo it was measured on
         assert measured_on is not None and Path(measured_on.path).name == path.name
+    assert panel.measure.measured is None and "Saved: 25." in panel.measure.label.text()
+    with qtbot.waitSignal(panel.recorded, timeout=10000):
+        panel.save(validate=True)  # the same record again: the length is not stored twice
+    with window.context.catalog.session() as session:
+        assert session.query(Measurement).count() == 1
     panel.measure.recalibrate.click()
     assert panel.measure.calibration is None and panel.measure.measured is None
 
