@@ -71,7 +71,9 @@ class Calibration:
 
 
 def describe_method(method: dict[str, Any] | None) -> str:
-    """One line for ``measurementMethod``: how the length was measured."""
+    """One line for ``measurementMethod``: how the length was measured (as imported, or on the photo)."""
+    if method and method.get("description"):
+        return str(method["description"])
     if not method or "calibration" not in method:
         return ""
     mm = method["calibration"].get("mm")

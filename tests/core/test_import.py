@@ -239,3 +239,103 @@ def test_import_command_dry_run_and_conflicts(tmp_path: Path) -> None:
     again = run("import", str(csv_file), "--db", str(db), "--by", "me", home=home)
     assert "Imported: 0 new specimens, 0 updated, 1 unchanged" in again.stdout
     assert run("import", str(tmp_path / "missing.csv"), "--db", str(db), home=home).returncode == 2
+
+
+def _measurements(catalog: Catalog) -> list[tuple[str | None, str, float, str, str | None, str]]:
+    from shellgui.core.catalog.schema import Measurement
+    from shellgui.core.measuring import describe_method
+
+    with catalog.session() as s:
+        return [
+            (
+                sp.catalog_number,
+                m.measurement_type,
+                round(m.value, 2),
+                m.unit,
+                m.measured_by,
+                describe_method(m.method),
+            )
+            for m, sp in s.execute(
+                select(Measurement, Specimen).join(Specimen).order_by(Specimen.catalog_number, Measurement.id)
+            )
+        ]
+
+
+def test_measurements_round_trip_through_the_archive(source: Catalog, tmp_path: Path) -> None:
+    from shellgui.core.measuring import Calibration
+
+    with source.session() as s:
+        mz1 = s.scalar(select(Specimen.id).where(Specimen.catalog_number == "MZ-1"))
+    cal = Calibration.between((0, 0), (0, 600), 60.0)
+    curation.add_measurement(
+        source,
+        mz1 or 0,
+        cal.length_mm((0, 0), (0, 234.2)),
+        "A. Curator",
+        method=cal.method((0, 0), (0, 234.2)),
+    )
+    curation.add_measurement(source, mz1 or 0, 9.5, "B. Expert", measurement_type="shell width")
+    archive = tmp_path / "export.zip"
+    export(source, "dwc", archive)
+    target = Catalog(tmp_path / "target.sqlite")
+    plan = plan_import(target, read_records(archive))
+    assert "measurements: shell length 23.42 mm; shell width 9.5 mm" in plan.changes[0].summary()
+    apply_import(target, plan, by="importer")
+    assert _measurements(target) == _measurements(source)
+    with target.session() as s:
+        from shellgui.core.catalog.schema import Measurement
+
+        dates = [
+            m.measured_at.replace(microsecond=0)
+            for m in s.scalars(select(Measurement).order_by(Measurement.id))
+        ]
+    with source.session() as s:
+        assert dates == [
+            m.measured_at.replace(microsecond=0)
+            for m in s.scalars(select(Measurement).order_by(Measurement.id))
+        ]
+    again = plan_import(target, read_records(archive))  # already there: nothing to add
+    assert (again.new, again.updated, again.conflicts) == (0, 0, [])
+
+
+def test_a_fact_that_is_not_a_positive_number_is_reported_not_stored(tmp_path: Path) -> None:
+    dwc = "http://rs.tdwg.org/dwc/terms/"
+    meta = f"""<archive xmlns="http://rs.tdwg.org/dwc/text/">
+  <core encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" ignoreHeaderLines="1"
+        rowType="{dwc}Occurrence">
+    <files><location>occurrence.txt</location></files>
+    <id index="0"/>
+    <field index="1" term="{dwc}catalogNumber"/>
+  </core>
+  <extension encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" ignoreHeaderLines="1"
+        rowType="{dwc}MeasurementOrFact">
+    <files><location>mof.txt</location></files>
+    <coreid index="0"/>
+    <field index="1" term="{dwc}measurementType"/>
+    <field index="2" term="{dwc}measurementValue"/>
+    <field index="3" term="{dwc}measurementUnit"/>
+    <field index="4" term="{dwc}measurementDeterminedDate"/>
+  </extension>
+</archive>"""
+    archive = tmp_path / "obis.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("meta.xml", meta)
+        z.writestr("occurrence.txt", "id\tcatalogNumber\na1\tKU-7\n")
+        z.writestr(
+            "mof.txt",
+            "id\ttype\tvalue\tunit\tdate\n"
+            "a1\tshell length\t31.5\tmm\t1987-06\n"
+            "a1\tsex\tfemale\t\t\n"
+            "a1\tshell width\t-2\tmm\t\n",
+        )
+    catalog = Catalog(tmp_path / "c.sqlite")
+    plan = plan_import(catalog, read_records(archive))
+    (change,) = plan.changes
+    assert [m.describe() for m in change.measurements] == ["shell length 31.5 mm"]
+    assert change.measurements[0].at == datetime(1987, 6, 1)
+    assert [n.split(" is ")[0] for n in change.notes] == [
+        "measurement sex 'female'",
+        "measurement shell width '-2'",
+    ]
+    apply_import(catalog, plan, by="importer")
+    assert _measurements(catalog) == [("KU-7", "shell length", 31.5, "mm", None, "")]

@@ -13,11 +13,15 @@ transaction and one audit entry per specimen. The rules:
   history is not added again, so re-importing the same file changes nothing.
 - When a person's check is current, only determinations made after it are appended; older ones that are not
   in the history are conflicts, reported and not imported.
+- Measurements (a Darwin Core archive's Measurement or Facts rows, e.g. a shell length in mm) are added with
+  their original author and date unless the specimen already has the same type, unit and value; a fact
+  that is not a positive number is reported and not stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,8 +40,10 @@ from shellgui.core.catalog.schema import (
     PREDICTED,
     VALIDATED,
     Identification,
+    Measurement,
     Photo,
     Specimen,
+    max_length,
 )
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError
@@ -103,6 +109,26 @@ class Determination:
         return f"{self.taxon or NOT_IDENTIFIABLE} ({who}, {when})"
 
 
+@dataclass(frozen=True)
+class IncomingMeasurement:
+    """A measurement of the source (e.g. shell length 23.4 mm), stored with its author and date."""
+
+    measurement_type: str
+    value: float
+    unit: str
+    by: str | None
+    at: datetime | None
+    method: str
+    remarks: str | None
+
+    def describe(self) -> str:
+        return f"{self.measurement_type} {self.value:g} {self.unit}".strip()
+
+    def same_as(self, kind: str, unit: str, value: float) -> bool:
+        """The same measurement (exports round values to 2 decimals)."""
+        return (kind, unit, round(value, 2)) == (self.measurement_type, self.unit, round(self.value, 2))
+
+
 @dataclass
 class Change:
     """What importing one record does to one specimen (``specimen_id`` None: a new specimen)."""
@@ -113,12 +139,15 @@ class Change:
     fields: dict[str, str | float] = field(default_factory=dict)
     photos: list[str] = field(default_factory=list)
     determinations: list[Determination] = field(default_factory=list)
+    measurements: list[IncomingMeasurement] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
     def changes_something(self) -> bool:
-        return self.specimen_id is None or bool(self.fields or self.photos or self.determinations)
+        return self.specimen_id is None or bool(
+            self.fields or self.photos or self.determinations or self.measurements
+        )
 
     def summary(self) -> str:
         parts = []
@@ -128,6 +157,8 @@ class Change:
             parts.append(f"{len(self.photos)} photo{'s' if len(self.photos) != 1 else ''}")
         if self.determinations:
             parts.append("determinations: " + "; ".join(d.describe() for d in self.determinations))
+        if self.measurements:
+            parts.append("measurements: " + "; ".join(m.describe() for m in self.measurements))
         verb = "new" if self.specimen_id is None else "update"
         return f"{verb} {self.label}: " + (", ".join(parts) or "no data")
 
@@ -226,6 +257,46 @@ def _determinations(record: SourceRecord, backbone: NameBackbone, notes: list[st
         rank = terms.get("taxonRank") or decision.rank
         found.append(Determination(decision.taxon, rank, by, at, VALIDATED, note, score, precise=precise))
     return sorted(found, key=lambda d: d.at or datetime.min)
+
+
+def _measurements(record: SourceRecord, notes: list[str]) -> list[IncomingMeasurement]:
+    """The record's measurements that can be stored; the others are noted."""
+    found = []
+    limits = {
+        column: max_length(Measurement, column) or 0 for column in ("measurement_type", "unit", "measured_by")
+    }
+    for terms in record.measurements:
+        kind, unit = terms.get("measurementType", ""), terms.get("measurementUnit", "")
+        text, by = terms.get("measurementValue", ""), terms.get("measurementDeterminedBy", "")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        too_long = any(
+            len(given) > limits[column]
+            for column, given in (("measurement_type", kind), ("unit", unit), ("measured_by", by))
+        )
+        if not kind or not (math.isfinite(value) and value > 0):
+            notes.append(
+                f"measurement {kind[:40] or '(no type)'} {text[:40]!r} is not a positive number: not stored"
+            )
+        elif too_long:
+            notes.append(
+                f"measurement {kind[:40]!r}: its type, unit or author is too long to store: not stored"
+            )
+        else:
+            found.append(
+                IncomingMeasurement(
+                    kind,
+                    value,
+                    unit,
+                    by or None,
+                    _parse_date(terms.get("measurementDeterminedDate", ""))[0],
+                    terms.get("measurementMethod", ""),
+                    terms.get("measurementRemarks") or None,
+                )
+            )
+    return found
 
 
 def _has_determination(terms: dict[str, str]) -> bool:
@@ -354,11 +425,29 @@ def _plan_one(
                 )
     else:
         change.determinations.extend(missing)
+    stored_measurements = (
+        list(
+            session.execute(
+                select(Measurement.measurement_type, Measurement.unit, Measurement.value).where(
+                    Measurement.specimen_id == specimen.id
+                )
+            )
+        )
+        if specimen
+        else []
+    )
+    for measurement in _measurements(record, change.notes):
+        if not any(measurement.same_as(*row) for row in [*stored_measurements, *_keys(change.measurements)]):
+            change.measurements.append(measurement)
     change.conflicts = conflicts
     if change.changes_something or conflicts or notes:
         plan.changes.append(change)
     if not change.changes_something:
         plan.unchanged += 1
+
+
+def _keys(measurements: list[IncomingMeasurement]) -> list[tuple[str, str, float]]:
+    return [(m.measurement_type, m.unit, m.value) for m in measurements]
 
 
 def plan_import(catalog: Catalog, table: Table, backbone: NameBackbone | None = None) -> ImportPlan:
@@ -416,6 +505,21 @@ def _history_item(det: Determination) -> Decision | Identification:
     return row
 
 
+def _stored(specimen: Specimen, m: IncomingMeasurement) -> Measurement:
+    row = Measurement(
+        specimen_id=specimen.id,
+        measurement_type=m.measurement_type,
+        value=m.value,
+        unit=m.unit,
+        method={"description": m.method} if m.method else None,
+        measured_by=m.by,
+        remarks=m.remarks,
+    )
+    if m.at is not None:
+        row.measured_at = m.at
+    return row
+
+
 def apply_import(catalog: Catalog, plan: ImportPlan, by: str | None) -> list[curation.Outcome]:
     """Write a plan from :func:`plan_import`: one transaction and one audit entry per specimen.
 
@@ -443,7 +547,15 @@ def apply_import(catalog: Catalog, plan: ImportPlan, by: str | None) -> list[cur
                 repo.update_specimen(session, specimen.id, **change.fields)
             photo_ids = [pid for pid in (_attach(session, specimen, p) for p in change.photos) if pid]
             history = [_history_item(det) for det in change.determinations]
+            measured = [_stored(specimen, m) for m in change.measurements]
+            session.add_all(measured)
+            session.flush()
             summary = f"imported from {Path(plan.source).name}: {change.summary()}"
-            details = {"source": plan.source, "fields": change.fields, "photos": photo_ids}
+            details = {
+                "source": plan.source,
+                "fields": change.fields,
+                "photos": photo_ids,
+                "measurements": [m.id for m in measured],
+            }
             outcomes.append(curation.record_import(session, specimen.id, history, name, summary, details))
     return outcomes

@@ -60,6 +60,13 @@ TERMS: dict[str, tuple[str, ...]] = {
 IDENTIFICATION_ROW_TYPES = frozenset(
     {"http://rs.tdwg.org/dwc/terms/Identification", "http://rs.gbif.org/terms/1.0/Identification"}
 )
+#: Measurement or Facts rows: the Darwin Core extension (what shellgui writes) and OBIS's extended one.
+MEASUREMENT_ROW_TYPES = frozenset(
+    {
+        "http://rs.tdwg.org/dwc/terms/MeasurementOrFact",
+        "http://rs.iobis.org/obis/terms/ExtendedMeasurementOrFact",
+    }
+)
 SPREADSHEETS = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm")
 
 
@@ -75,17 +82,20 @@ def _norm(header: str) -> str:
 @dataclass(frozen=True)
 class SourceRecord:
     """One record to import: a specimen's terms, and its determinations (oldest first) when the source keeps
-    a history (a Darwin Core archive's Identification extension).
+    a history (a Darwin Core archive's Identification extension), and its measurements (its Measurement or
+    Facts extension).
 
     Attributes:
         where: where it came from, for messages (``"row 12"``).
         terms: Darwin Core term -> value (stripped, empty values left out).
         history: earlier and current determinations, each a term -> value mapping.
+        measurements: measurements or facts, each a term -> value mapping.
     """
 
     where: str
     terms: dict[str, str]
     history: tuple[dict[str, str], ...] = ()
+    measurements: tuple[dict[str, str], ...] = ()
 
 
 @dataclass
@@ -257,13 +267,17 @@ def read_dwca(path: str | Path) -> Table:
         table = Table(str(source), headers, mapping={t: t for t in headers if t in TERMS})
         for row in reader:
             terms = {_short(k): unguard((v or "").strip()) for k, v in row.data.items() if (v or "").strip()}
-            history = tuple(
-                {_short(k): unguard((v or "").strip()) for k, v in ext.data.items() if (v or "").strip()}
+            extensions = [
+                (
+                    ext.rowtype,
+                    {_short(k): unguard((v or "").strip()) for k, v in ext.data.items() if (v or "").strip()},
+                )
                 for ext in row.extensions
-                if ext.rowtype in IDENTIFICATION_ROW_TYPES
-            )
+            ]
+            history = tuple(data for kind, data in extensions if kind in IDENTIFICATION_ROW_TYPES)
+            facts = tuple(data for kind, data in extensions if kind in MEASUREMENT_ROW_TYPES)
             where = f"{source.name} occurrence {row.id or row.position + 1}"
-            table.records.append(SourceRecord(where, terms, history))
+            table.records.append(SourceRecord(where, terms, history, facts))
     finally:
         reader.close()
     return table
