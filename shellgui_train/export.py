@@ -20,7 +20,6 @@ from shellgui.core.atomic import atomic_path
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
 from shellgui_train.architectures import DataConfig
 from shellgui_train.data import Sample
-from shellgui_train.embedding import logits_and_embedding
 from shellgui_train.transforms import eval_transform
 
 LOGIT_ATOL = 2e-3
@@ -30,20 +29,6 @@ EMBEDDING_ATOL = 1e-3  # unit vectors: a cosine distance error of the same order
 
 class ExportError(Exception):
     """The exported model failed a check; the model is not installed."""
-
-
-class NormalisedModel(nn.Module):
-    """Folds the normalisation into the graph: the ONNX input is RGB in [0, 1]; the outputs are the
-    logits and the L2-normalised embedding (see :mod:`shellgui_train.embedding`)."""
-
-    def __init__(self, model: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return logits_and_embedding(self.model, (x - self.mean) / self.std)
 
 
 def export_onnx(

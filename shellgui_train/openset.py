@@ -81,12 +81,14 @@ def fit_threshold(val_scores: np.ndarray, retention: float = DEFAULT_RETENTION) 
 
 
 def card_entry(
-    bank: ReferenceBank, k: int, threshold: float, retention: float, fitted_on: int
+    bank: ReferenceBank, k: int, threshold: float, retention: float, fitted_on: int, embedding: str
 ) -> dict[str, Any]:
-    """The model card's ``open_set`` dictionary (see OPENSET_CONTRACT.md)."""
+    """The model card's ``open_set`` dictionary (read by :mod:`shellgui.core.modelcard`); ``embedding``
+    says in words where the embedding comes from."""
     return {
         "method": METHOD,
         "score": SCORE,
+        "embedding": embedding,
         "k": int(min(k, bank.size)),
         "threshold": threshold,
         "retention": retention,
@@ -101,6 +103,7 @@ def fit_open_set(
     train_embeddings: np.ndarray,
     train_targets: np.ndarray,
     val_embeddings: np.ndarray,
+    embedding: str,
     k: int = DEFAULT_K,
     retention: float = DEFAULT_RETENTION,
     max_per_taxon: int = DEFAULT_PROTOTYPES,
@@ -117,4 +120,27 @@ def fit_open_set(
             "only %d validation photos: the open-set threshold is a rough estimate", len(val_embeddings)
         )
     threshold = fit_threshold(bank.distances(val_embeddings, k), retention)
-    return bank, card_entry(bank, k, threshold, retention, len(val_embeddings))
+    return bank, card_entry(bank, k, threshold, retention, len(val_embeddings), embedding)
+
+
+def fit_agreement(
+    bank: ReferenceBank, val_embeddings: np.ndarray, val_logits: np.ndarray, val_targets: np.ndarray
+) -> dict[str, Any]:
+    """Should the app name only what the classifier and the nearest training photo agree on?
+
+    On the validation photos where the classifier's first answer and the taxon of the nearest bank row
+    differ, count how often the classifier was right: when less than half the time, naming its answer
+    there does more harm than good, and ``agreement`` is set (the app then rolls such answers up to where
+    the two agree: :func:`shellgui.core.inference.decision.decide`). Returns the card's entries."""
+    if len(val_embeddings) == 0:
+        return {"agreement": False}
+    _, _, rows = knn_distances(val_embeddings, bank.bank, 1)
+    nearest = np.asarray(bank.bank.labels)[rows]
+    first = np.asarray(val_logits).argmax(axis=1)
+    differ = nearest != first
+    right = int((first[differ] == np.asarray(val_targets)[differ]).sum())
+    return {
+        "agreement": bool(differ.any() and right < differ.sum() / 2),
+        "agreement_val_disagreements": int(differ.sum()),
+        "agreement_val_classifier_right": right,
+    }

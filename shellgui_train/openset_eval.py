@@ -189,11 +189,25 @@ def markdown(summary: dict[str, Any]) -> list[str]:
             "## Photos of things it does not know (open set)",
             "",
             f"Method: the cosine distance to the {_ordinal(osr['k'])} nearest of {osr['bank_size']} reference embeddings "
-            f"({osr['bank_photos']} training photos, stored float16 in the model file: "
+            f"(embeddings: {osr.get('embedding', 'the classifier’s penultimate features')}; "
+            f"{osr['bank_photos']} training photos, stored float16 in the model file: "
             f"{osr['bank_bytes'] / 1024:.0f} KiB, {osr['bank_metadata_bytes'] / 1024:.0f} KiB as base64). "
             f"Photos above {osr['threshold']:.4f} are refused; the threshold keeps {osr['retention']:.0%} of the "
             f"{osr['fitted_on_validation_photos']} validation photos.",
         ]
+        if "agreement_val_disagreements" in osr:
+            n, right = osr["agreement_val_disagreements"], osr["agreement_val_classifier_right"]
+            lines += [
+                "",
+                f"Agreement: on {n} validation photos the classifier's first answer and the nearest training "
+                f"photo's taxon differed, and the classifier was right on {right} of them. "
+                + (
+                    "So the app names a species only when the nearest known photo agrees, and otherwise rolls "
+                    "up to the rank where they agree (or says uncertain)."
+                    if osr.get("agreement")
+                    else "So the app names the classifier's answer whatever the nearest photo is."
+                ),
+            ]
         sets = osr.get("sets", {})
         if sets:
             lines += [
@@ -266,6 +280,6 @@ def open_set_metrics(evaluation: dict[str, Any]) -> dict[str, float]:
         out["test_answered"] = mix["answered"]
         out["test_kept_open_set"] = mix["kept"]
     for kind, figures in (evaluation.get("open_set") or {}).get("sets", {}).items():
-        for key in ("auroc", "fpr_at_95_tpr", "answered_species", "answered_any_taxon"):
+        for key in ("photos", "auroc", "fpr_at_95_tpr", "answered_species", "answered_any_taxon"):
             out[f"{kind}_{key}"] = figures[key]
     return out

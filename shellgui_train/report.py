@@ -142,7 +142,12 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         f"# Training report: {summary['model_name']} {summary['model_version']}",
         "",
         f"- Architecture: `{summary['architecture']}`, start: **{summary['weights']}**, image size "
-        f"{summary['image_size']} px",
+        f"{summary['image_size']} px"
+        + (
+            f"; also learned from the answers of the teacher {summary['teacher']}"
+            if summary.get("teacher")
+            else ""
+        ),
         f"- Data: {summary['data_source']} ({summary['num_classes']} taxa; "
         f"{summary['n_train']} training, {summary['n_val']} validation, {summary['n_test']} test photos, "
         f"split by specimen: {summary.get('specimen_groups', '?')} specimen groups, so the views of one "
@@ -192,6 +197,7 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
             f"{cal['test_flagged_unfamiliar']:.0%} of them.",
         ]
     lines += open_set_markdown(summary)
+    lines += _int8_markdown(summary.get("int8"))
     lines += [
         "",
         "![confusion matrix](confusion_test.png)",
@@ -208,3 +214,28 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return out
+
+
+def _int8_markdown(int8: dict[str, Any] | None) -> list[str]:
+    """The int8 twin's parity with the fp32 model, or why it was not written."""
+    if not int8:
+        return []
+    lines = ["", "## The int8 model for CPUs", ""]
+    if "top1_agreement" not in int8:
+        return [*lines, f"Not written: {int8['reason']}."]
+    ece = (
+        f"; calibration error {int8['ece_fp32']:.3f} (fp32) -> {int8['ece_int8']:.3f} (int8)"
+        if int8.get("ece_fp32") is not None and int8.get("ece_int8") is not None
+        else ""
+    )
+    verdict = (
+        f"written as `{int8['written']}` (the app runs it on a CPU)"
+        if int8["written"]
+        else f"**not written**: {int8['reason']}"
+    )
+    return [
+        *lines,
+        f"Static QDQ int8, per-channel weights, calibrated on {int8['calibration_photos']} validation photos; on "
+        f"{int8['check_photos']} others its top-1 agrees with the fp32 model's on {int8['top1_agreement']:.1%}{ece}: "
+        f"{verdict}.",
+    ]

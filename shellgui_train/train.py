@@ -36,6 +36,7 @@ from shellgui_train.architectures import (
     set_trainable,
 )
 from shellgui_train.data import Splits
+from shellgui_train.distill import DEFAULT_TEMPERATURE, DEFAULT_WEIGHT, Teacher, distillation_loss
 from shellgui_train.outlier_exposure import shuffled_tiles, uniform_target_loss
 from shellgui_train.transforms import PhotoDataset, eval_transform, train_transform
 
@@ -73,6 +74,10 @@ class TrainConfig:
     cutmix: float = 0.0
     # Weight of the outlier-exposure loss on synthetic outliers (shuffled tiles of the batch); 0: off.
     synthetic_outliers: float = 0.0
+    # Knowledge distillation: an exported model of the same taxa whose answers the student also learns.
+    teacher: str = ""
+    distill_weight: float = DEFAULT_WEIGHT  # share of the loss from the teacher (the rest: the labels)
+    distill_temperature: float = DEFAULT_TEMPERATURE
     balance: str = "loss"  # "loss", "sampler" or "none"
     patience: int = 8
     warmup_epochs: float = 1.0
@@ -174,6 +179,9 @@ class Trainer:
         weights = counts.sum() / np.maximum(counts, 1) / len(counts)
         self.class_weights = torch.tensor(weights, dtype=torch.float32, device=self.device)
         self.state = TrainState(stage=2 if self.from_scratch or config.head_epochs == 0 else 1)
+        self.teacher = (
+            Teacher(Path(config.teacher), splits.labels, str(self.device)) if config.teacher else None
+        )
         self.val_set = self.dataset(splits.val)
         self.train_set = self.dataset(splits.train)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.is_cuda and config.amp)
@@ -303,6 +311,8 @@ class Trainer:
             if mix is not None:
                 images, soft = mix(images, targets)
             outliers = shuffled_tiles(images) if cfg.synthetic_outliers > 0 else None
+            # the teacher sees the very view the student sees (after MixUp/CutMix), un-normalised
+            taught = self.teacher.logits(self.denormalise(images)) if self.teacher is not None else None
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.is_cuda and cfg.amp):
                 if outliers is None:
                     logits = model(images)
@@ -312,6 +322,9 @@ class Trainer:
                     logits = both[: len(images)]
                     loss = criterion(logits, soft if mix is not None else targets)
                     loss = loss + cfg.synthetic_outliers * uniform_target_loss(both[len(images) :])
+                if taught is not None:
+                    kd = distillation_loss(logits, taught, cfg.distill_temperature)
+                    loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * kd
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
@@ -330,10 +343,18 @@ class Trainer:
         minutes = left * last_epoch_seconds / 60
         return f"ETA {minutes:.0f} min" if minutes >= 1 else f"ETA {minutes * 60:.0f} s"
 
+    def _mean_std(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = torch.tensor(self.data.mean, device=device).view(1, 3, 1, 1)
+        return mean, torch.tensor(self.data.std, device=device).view(1, 3, 1, 1)
+
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        mean = torch.tensor(self.data.mean, device=images.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.data.std, device=images.device).view(1, 3, 1, 1)
+        mean, std = self._mean_std(images.device)
         return (images - mean) / std
+
+    def denormalise(self, images: torch.Tensor) -> torch.Tensor:
+        """Back to [0, 1] RGB (what an exported model such as the teacher takes)."""
+        mean, std = self._mean_std(images.device)
+        return (images.float() * std + mean).clamp(0, 1)
 
     @torch.no_grad()
     def predict(self, dataset: PhotoDataset, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:

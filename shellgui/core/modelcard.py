@@ -17,7 +17,7 @@ METADATA_KEY = "shellgui.modelcard"
 CARD_FORMAT = 1
 RANKS = ("species", "genus", "family")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
-#: Open-set scores the app knows (see ``OPENSET_CONTRACT.md``): ``knn`` is the cosine distance to the
+#: Open-set scores the app knows: ``knn`` is the cosine distance to the
 #: k-th nearest embedding of the reference bank stored in the model file.
 OPEN_SET_METHODS = ("knn",)
 

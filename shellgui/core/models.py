@@ -49,10 +49,27 @@ def open_set_words(card: ModelCard) -> str:
     photos = params.get("bank_photos") or params.get("bank_size") or "its"
     retention = params.get("retention")
     kept = f", keeping {float(retention):.0%} of known photos" if retention else ""
+    source = f" ({params['embedding']})" if params.get("embedding") else ""
     return (
-        f"open set: k-NN (k={params['k']}) on the embeddings of {photos} training photos; "
+        f"open set: k-NN (k={params['k']}) on the embeddings{source} of {photos} training photos; "
         f"cosine distance above {float(params['threshold']):.3g} is 'not something this model knows'{kept}"
     )
+
+
+def measured_words(card: ModelCard) -> str:
+    """What the model's training run measured on photos it never learned from, in one line for a
+    first-time user ('' when the card records nothing)."""
+    m, parts = card.metrics, []
+    if "test_top1" in m and "test_photos" in m:
+        tested = int(m["test_photos"])
+        parts.append(f"first answer right for {m['test_top1']:.0%} of {tested} held-out test photos")
+    if "far_ood_answered_any_taxon" in m:
+        what = card.provenance.get("outliers") or "outlier"
+        photos = f"{int(m['far_ood_photos'])} " if "far_ood_photos" in m else ""
+        parts.append(f"named a taxon for {m['far_ood_answered_any_taxon']:.0%} of {photos}{what} photos")
+    if "near_ood_answered_species" in m:
+        parts.append(f"named a species for {m['near_ood_answered_species']:.0%} of photos of held-out taxa")
+    return ("Tested: " + "; ".join(parts) + ".") if parts else ""
 
 
 def bundled_model_path() -> Path:

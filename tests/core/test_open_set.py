@@ -214,3 +214,48 @@ def test_knn_distance_is_the_kth_cosine_distance() -> None:
     assert rows.tolist() == [0] and nearest[0] == pytest.approx(0.0) and kth[0] == pytest.approx(1.0)
     kth_big, _, _ = knn_distances(np.array([[1.0, 0.0, 0.0]]), bank, k=10)  # k clipped to the bank size
     assert kth_big[0] == pytest.approx(1.0)
+
+
+def test_words_for_a_first_time_user_say_what_the_model_was_tested_on() -> None:
+    from shellgui.core.models import measured_words, open_set_words
+
+    card = open_set_card(
+        metrics={
+            "test_top1": 0.906,
+            "test_photos": 32.0,
+            "far_ood_photos": 500.0,
+            "far_ood_answered_any_taxon": 0.0,
+        },
+        provenance={"outliers": "carabids"},
+    )
+    assert measured_words(card) == (
+        "Tested: first answer right for 91% of 32 held-out test photos; "
+        "named a taxon for 0% of 500 carabids photos."
+    )
+    assert measured_words(tiny_card(metrics={})) == ""
+    embedding = {**OPEN_SET, "embedding": "efficientnet_lite0 ImageNet weights, frozen"}
+    words = open_set_words(open_set_card(open_set=embedding))
+    assert "(efficientnet_lite0 ImageNet weights, frozen)" in words
+
+
+@pytest.mark.parametrize(
+    ("nearest", "agreement", "expected"),
+    [
+        (0, True, ("Redia rubra", "species")),  # the nearest known photo agrees: the species stands
+        (1, True, ("Redia sp.", "genus")),  # a Redia of another kind: agree on the genus
+        (2, True, ("Rediidae", "family")),  # another genus of the family: agree on the family
+        (3, True, (None, "uncertain")),  # another family: nothing both say
+        (3, False, ("Redia rubra", "species")),  # a card without the rule: the classifier decides
+    ],
+)
+def test_a_species_the_nearest_known_photo_contradicts_rolls_up(
+    nearest: int, agreement: bool, expected: tuple[str | None, str]
+) -> None:
+    from shellgui.core.inference.decision import decide
+    from shellgui.core.inference.openset import OpenSetScore
+
+    card = open_set_card(open_set={**OPEN_SET, "agreement": agreement})
+    score = OpenSetScore(0.1, 0.2, 3, nearest, 0.1, 9)
+    answer = decide(np.array([0.9, 0.05, 0.03, 0.02]), card, open_set=score)
+    assert (answer.taxon, answer.rank) == expected
+    assert answer.top_k[0].name == "Redia rubra"  # the percentages are the classifier's, unchanged

@@ -100,3 +100,22 @@ def test_progressive_schedule_grows_size_and_regularisation() -> None:
     strengths = [r for _, r in steps]
     assert sizes == sorted(sizes) and sizes[0] == 128 and sizes[-1] == 224
     assert strengths == sorted(strengths) and strengths[0] == 0 and strengths[-1] == 1
+
+
+def test_a_validation_set_answered_all_right_is_reported_as_uncalibrated() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from shellgui_train.cli import calibration_warnings
+
+    logits = np.array([[3.0, 0.0], [0.0, 3.0]])
+    perfect = SimpleNamespace(
+        val_logits=logits, val_targets=np.array([0, 1]), calibration={"temperature": 0.05}
+    )
+    (warning,) = calibration_warnings(perfect)  # type: ignore[arg-type]
+    assert "every one of the 2 validation photos was answered right" in warning and "0.05" in warning
+    one_wrong = SimpleNamespace(
+        val_logits=logits, val_targets=np.array([1, 1]), calibration={"temperature": 1}
+    )
+    assert calibration_warnings(one_wrong) == []  # type: ignore[arg-type]

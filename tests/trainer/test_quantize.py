@@ -41,6 +41,7 @@ def test_quantised_twin_keeps_card_embedding_and_bank_and_agrees(tmp_path: Path)
     fp32 = Classifier(model, provider="cpu")
     int8 = Classifier(model, provider="cpu", prefer_int8=True)
     assert (fp32.precision, int8.precision, int8.runs_on) == ("fp32", "int8", "CPU, int8")
+    assert int8.path == str(twin) and int8.model_path == str(model)  # settings remember the model chosen
     assert int8.card.provenance["quantization"] == "int8-qdq-per-channel"
     assert int8.card.labels == fp32.card.labels and int8.has_embedding and int8.can_refuse
     assert int8.bank is not None and fp32.bank is not None

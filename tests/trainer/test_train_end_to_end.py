@@ -77,7 +77,15 @@ def test_two_stage_training_exports_a_model_the_app_uses(
     assert [h["stage"] for h in history] == [1, 2, 2]
     report = (run / "report.md").read_text()
     assert "top-1 accuracy" in report and "Alia_unifasciata" in report
-    installed = list((shellgui_home / "data" / "models").glob("*.onnx"))
+    # The int8 twin: calibrated on half the validation photos, checked on the other half, written only
+    # when it agrees with the fp32 model, reported either way, and installed with its model.
+    int8 = json.loads((run / "summary.json").read_text())["int8"]
+    assert int8["calibration_photos"] >= 2 and int8["check_photos"] >= 2
+    assert "## The int8 model for CPUs" in report
+    assert (run / "model.int8.onnx").exists() == bool(int8["written"])
+    models_dir = shellgui_home / "data" / "models"
+    assert len(list(models_dir.glob("*.int8.onnx"))) == (1 if int8["written"] else 0)
+    installed = [p for p in models_dir.glob("*.onnx") if not p.name.endswith(".int8.onnx")]
     assert len(installed) == 1
     classifier = Classifier(installed[0])
     card = classifier.card
@@ -131,8 +139,8 @@ def test_resume_after_interruption(
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert (run / "model.onnx").exists()
-    installed = list((shellgui_home / "data" / "models").glob("*.onnx"))  # --install and --name were kept
-    assert [p.name for p in installed] == ["resumed-model-7.onnx"]
+    installed = sorted((shellgui_home / "data" / "models").glob("*.onnx"))  # --install and --name were kept
+    assert [p.name for p in installed if not p.name.endswith(".int8.onnx")] == ["resumed-model-7.onnx"]
     card = Classifier(run / "model.onnx").card
     # From scratch: the hand values, not a library's
     assert card.preprocessing.mean == (0.5, 0.5, 0.5) and card.preprocessing.interpolation == "bilinear"
@@ -362,3 +370,16 @@ def test_progressive_learning_by_default_only_from_scratch() -> None:
     assert not TrainConfig(weights="imagenet").uses_progressive
     assert not TrainConfig(weights="none", progressive=False).uses_progressive
     assert TrainConfig(weights="imagenet", progressive=True).uses_progressive
+
+
+def test_lighter_regularisation_by_default_from_scratch() -> None:
+    from shellgui_train.cli import build_parser, config_from_args
+
+    def config(*argv: str):  # type: ignore[no-untyped-def]
+        return config_from_args(build_parser().parse_args(["photos", *argv]))
+
+    scratch, pretrained = config("--weights", "none"), config("--weights", "imagenet")
+    assert (scratch.dropout, scratch.drop_path, scratch.weight_decay) == (0.1, 0.05, 0.02)
+    assert (pretrained.dropout, pretrained.drop_path, pretrained.weight_decay) == (0.3, 0.2, 0.05)
+    given = config("--weights", "none", "--dropout", "0.4", "--weight-decay", "0")
+    assert (given.dropout, given.drop_path, given.weight_decay) == (0.4, 0.05, 0.0)

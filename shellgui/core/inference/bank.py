@@ -1,6 +1,6 @@
 """The reference bank: embeddings of a model's training photos, stored inside the ONNX file.
 
-The trainer writes it under ``metadata_props[BANK_KEY]`` as JSON (see ``OPENSET_CONTRACT.md``)::
+The trainer writes it under ``metadata_props[BANK_KEY]`` as JSON::
 
     {"format": 1, "dtype": "float16", "shape": [M, D], "labels": [class index per row],
      "data": "<base64 of the little-endian array bytes, row-major>"}

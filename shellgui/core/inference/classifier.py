@@ -23,7 +23,8 @@ from shellgui.core.models import int8_twin
 
 log = logging.getLogger(__name__)
 
-#: Name of the graph output carrying the L2-normalised penultimate features (``OPENSET_CONTRACT.md``).
+#: Name of the graph output carrying the L2-normalised penultimate features (or a frozen
+#: ImageNet network's: the card's ``open_set['embedding']`` says which).
 EMBEDDING_OUTPUT = "embedding"
 
 
@@ -114,7 +115,8 @@ class Classifier:
     ) -> None:
         import onnxruntime as ort
 
-        self.path = str(model_path)
+        self.path = str(model_path)  # the file that runs: the model, or its int8 twin
+        self.model_path = self.path  # the model as chosen (what settings and the Models menu name)
         if not os.path.isfile(self.path):
             raise ModelError(f"{self.path}: model file not found")
         plan = plan_providers(provider)

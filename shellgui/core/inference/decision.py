@@ -8,12 +8,13 @@ model knows": the thresholds were fitted on validation photos by the trainer, so
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from shellgui.core.inference.openset import OpenSetScore
-from shellgui.core.modelcard import ModelCard
+from shellgui.core.modelcard import ModelCard, Taxon
 
 UNCERTAIN = "uncertain — possibly not a taxon this model knows"
 NOT_KNOWN = "not something this model knows"
@@ -173,7 +174,10 @@ def decide(
     )
     genera = tuple(_roll_up(probs, card, "genus"))
     families = tuple(_roll_up(probs, card, "family"))
-    taxon, rank, score, certainty = _decision(top[0], genera, families, card)
+    agrees = None
+    if open_set is not None and not open_set.unknown and (card.open_set or {}).get("agreement"):
+        agrees = _agrees_with(card.taxa[open_set.nearest_label])
+    taxon, rank, score, certainty = _decision(top[0], genera, families, card, agrees)
     unfamiliar, hint = False, None
     floor = card.ood_logit_floor
     if open_set is not None and open_set.unknown:
@@ -198,16 +202,36 @@ def decide(
 
 
 def _decision(
-    best: TaxonScore, genera: tuple[TaxonScore, ...], families: tuple[TaxonScore, ...], card: ModelCard
+    best: TaxonScore,
+    genera: tuple[TaxonScore, ...],
+    families: tuple[TaxonScore, ...],
+    card: ModelCard,
+    agrees: Callable[[str, TaxonScore], bool] | None = None,
 ) -> tuple[str | None, str, float, str]:
-    """The finest rank whose probability clears the card's threshold: (taxon, rank, score, certainty)."""
+    """The finest rank whose probability clears the card's threshold (and, with ``agrees``, whose winner
+    the nearest known photo agrees with): (taxon, rank, score, certainty)."""
     thresholds = card.thresholds
-    if best.rank == "species" and best.probability >= thresholds.get("species", 1.01):
+    ok = agrees or (lambda _rank, _winner: True)
+    if best.rank == "species" and best.probability >= thresholds.get("species", 1.01) and ok("species", best):
         words = certainty_words(best.probability, thresholds["species"])
         return best.name, "species", best.probability, words
     for rank, ranked in (("genus", genera), ("family", families)):
-        if ranked and ranked[0].probability >= thresholds.get(rank, 1.01):
+        if ranked and ranked[0].probability >= thresholds.get(rank, 1.01) and ok(rank, ranked[0]):
             winner = ranked[0]
             name = f"{winner.name} sp." if rank == "genus" else winner.name
             return name, rank, winner.probability, certainty_words(winner.probability, thresholds[rank])
     return None, "uncertain", best.probability, UNCERTAIN
+
+
+def _agrees_with(nearest: Taxon) -> Callable[[str, TaxonScore], bool]:
+    """The agreement rule (cards whose ``open_set`` has ``agreement``: the trainer sets it when, on
+    validation photos, the classifier was more often wrong than right where it disagreed with the nearest
+    training photo): a rank's winner counts only when it is the nearest known photo's taxon at that rank,
+    so a contradicted species rolls up to the genus or family both share, or is "uncertain"."""
+
+    def agrees(rank: str, winner: TaxonScore) -> bool:
+        if rank == "species":
+            return winner.label == nearest.label
+        return winner.name == (nearest.genus if rank == "genus" else nearest.family)
+
+    return agrees
