@@ -91,7 +91,7 @@ class AppContext(QObject):
     def _model_ready(self, classifier: Classifier, remember: bool = False) -> None:
         self.classifier = classifier
         if remember:
-            self.settings.model = classifier.path
+            self.settings.model = classifier.model_path
             self.settings.save()
         self.model_changed.emit(classifier)
 
@@ -127,4 +127,4 @@ class AppContext(QObject):
         return pool.waitForDone(timeout_ms) and queries_done
 
     def model_path(self) -> Path | None:
-        return Path(self.classifier.path) if self.classifier else None
+        return Path(self.classifier.model_path) if self.classifier else None

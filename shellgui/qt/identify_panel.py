@@ -53,6 +53,7 @@ from shellgui.core.imaging import Photo
 from shellgui.core.inference import Classifier
 from shellgui.core.memory import CollectionAnswer, consult_collection
 from shellgui.core.modelcard import ModelCard
+from shellgui.core.models import measured_words
 from shellgui.core.taxonomy import WORMS_LSID, NameBackbone, load_backbone
 from shellgui.core.views import VIEWS_ALWAYS, VIEWS_BY_NAME, VIEWS_NEVER, fuse_as_views
 from shellgui.qt import help as help_keys
@@ -184,10 +185,14 @@ def drop_hint(card: ModelCard | None) -> str:
         if card.open_set
         else "cannot tell a shell it never saw from one it knows: check answers outside this list"
     )
+    source = card.provenance.get("data_source")
+    learned = f"<br>Learned from: {html.escape(str(source))}." if source else ""
+    tested = measured_words(card)
     return do + (
         f"<p>Model <b>{html.escape(card.name)} {html.escape(card.version)}</b> knows "
         f"<b>{card.num_classes} taxa</b>: {shown}.<br>"
-        f"It names nothing else; it {refuses}.</p>"
+        f"It names nothing else; it {refuses}.{learned}</p>"
+        + (f"<p style='font-size:9pt'>{html.escape(tested)}</p>" if tested else "")
     )
 
 
@@ -251,6 +256,12 @@ class IdentifyPanel(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(QLabel("Dropped"))
         left_layout.addWidget(self.items)
+        # Below the list, not in the tool row: there it made the window wider than a laptop screen.
+        left_layout.addWidget(QLabel("Photos dropped together:"))
+        self.together.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.together.setMinimumContentsLength(12)
+        self.together.setMaximumWidth(260)
+        left_layout.addWidget(self.together)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
@@ -279,8 +290,6 @@ class IdentifyPanel(QWidget):
         zoom.addWidget(self.crop.clear_button)
         zoom.addWidget(self.auto_crop.button)
         zoom.addStretch(1)
-        zoom.addWidget(QLabel("Photos dropped together:"))
-        zoom.addWidget(self.together)
         centre_layout.addLayout(zoom)
         centre_layout.addWidget(self.auto_crop.bar)
         measure_row = QHBoxLayout()
@@ -482,9 +491,9 @@ class IdentifyPanel(QWidget):
             self.similar.hide()
             return
         self.similar.show()
-        if row < len(job.memories):
+        if row < len(job.memories) and job.memories[row] is not None:
             self.similar.show_answer(job.memories[row])
-        else:
+        else:  # not looked up yet (a new drop, a crop or an auto-crop split is being compared)
             self.similar.clear("Looking for similar specimens in your catalogue…")
 
     def current(self) -> Identified | None:
@@ -615,6 +624,11 @@ class IdentifyPanel(QWidget):
             if not (self.current_known() and self.taxon.text()):
                 self.taxon.setText(result.prediction.taxon or "")
             self._set_record_enabled(True)
+        self._consult_memory(job, row, result)
+        return True
+
+    def _consult_memory(self, job: IdentifyJob, row: int, result: Identified) -> None:
+        """Similar specimens and few-shot candidates for one result, off the GUI thread."""
         classifier = self.context.classifier
         if classifier is not None and classifier.has_embedding:
             known = job.known[row] if row < len(job.known) else None
@@ -627,7 +641,6 @@ class IdentifyPanel(QWidget):
             )
             task.signals.result.connect(lambda memory: self._show_memory_of(job, row, result, memory))
             self.context.keep(task)
-        return True
 
     def split_result(
         self, row: int, before: Identified, outcome: IdentifyOutcome, known: list[CataloguedPhoto | None]
@@ -652,6 +665,8 @@ class IdentifyPanel(QWidget):
         self.items.blockSignals(False)
         self.items.setCurrentRow(row)
         self._show_item(row)
+        for i, result in enumerate(outcome.results):  # each subject gets its own similar specimens
+            self._consult_memory(job, row + i, result)
         return True
 
     def _show_memory_of(

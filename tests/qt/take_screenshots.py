@@ -79,6 +79,13 @@ def main(out: Path) -> int:
     wait(until=lambda: panel.known_banner.isVisible())
     shot("1b-already-catalogued")
 
+    # A photo of something the model never learned (a ground beetle): "not something this model knows".
+    beetle = sorted((ROOT / "tests" / "fixtures" / "beetles").glob("*.jpg"))[0]
+    before = panel.results.prediction
+    window.identify([str(beetle)])
+    wait(until=lambda: panel.results.prediction is not before and panel.results.prediction is not None)
+    shot("1a-not-known")
+
     # A collector's photo: two shells small on paper, beside a ruler. Crop one by hand, then auto-crop.
     from PIL import Image, ImageDraw
 

@@ -155,3 +155,32 @@ def test_typing_c_in_the_form_is_text_not_the_crop_key(qtbot, window, colour_pho
     qtbot.keyClicks(panel.locality, "Cc")  # ... and is text in the form
     assert panel.locality.text() == "Cc" and panel.preview.tool is None
     assert not panel.auto_crop.bar.isVisible()
+
+
+def test_auto_crop_rows_find_their_similar_specimens(qtbot, window, tmp_path, colour_photos) -> None:  # type: ignore[no-untyped-def]
+    from tinymodel import build_open_set_model
+
+    from shellgui.core.identify import identify_paths, record
+
+    with qtbot.waitSignal(window.context.model_changed, timeout=10000):
+        window.context.load_model(str(build_open_set_model(tmp_path / "openset.onnx")))
+    classifier = window.context.classifier
+    photos, outcome = identify_paths(classifier, [colour_photos["red"]])
+    record(window.context.catalog, classifier, photos, outcome.results[0].prediction)
+    path = tmp_path / "tray.png"
+    image = Image.new("RGB", (900, 500), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((100, 150, 300, 350), fill=(230, 20, 20))
+    draw.ellipse((600, 150, 800, 350), fill=(20, 20, 230))
+    image.save(path)
+    panel = window.identify_panel
+    drop(window, [path])
+    qtbot.waitUntil(lambda: panel.save_button.isEnabled(), timeout=10000)  # the whole tray: not known
+    panel.auto_crop.button.click()
+    qtbot.waitUntil(lambda: panel.auto_crop.bar.isVisible(), timeout=10000)
+    panel.auto_crop.separate_button.click()
+    assert panel.items.count() == 2
+    # each subject is compared with the catalogue on its own crop (it said "no embedding output" before)
+    qtbot.waitUntil(lambda: panel.similar.list.count() == 1, timeout=10000)
+    assert "Redia rubra" in panel.similar.list.item(0).text()
+    assert "no embedding output" not in panel.similar.note.text()

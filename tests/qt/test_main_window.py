@@ -38,6 +38,8 @@ def test_drop_shows_results_and_accept_writes_a_row(qtbot, window, colour_photos
     assert "Redia rubra" in panel.results.headline.text() and "confident" in panel.results.headline.text()
     assert panel.results.table.rowCount() == 4
     assert "CPU" in panel.results.model_line.text() and "tiny-test" in window.model_label.text()
+    # With results shown the window still fits a 1280-pixel-wide laptop screen (it grew to 1616 before).
+    assert window.minimumSizeHint().width() <= 1280
     panel.results.table.selectRow(1)  # pick the alternative "Redia sp."
     assert panel.taxon.text() == "Redia sp."
     panel.catalog_number.setText("MZ-77")
@@ -198,7 +200,7 @@ def test_switching_models(qtbot, window, tmp_path) -> None:  # type: ignore[no-u
         QMessageBox.warning = original  # type: ignore[assignment]
     assert shown and "not a usable ONNX model" in shown[0] and "using the bundled model" in shown[0]
     qtbot.waitUntil(lambda: window.context.classifier.name != "other-model", timeout=10000)
-    assert window.context.classifier.path == str(bundled_model_path())
+    assert window.context.classifier.model_path == str(bundled_model_path())
     assert Settings.load().model == ""  # the broken model is not remembered
 
 
@@ -217,7 +219,7 @@ def test_a_broken_model_in_the_settings_falls_back_to_the_bundled_one(qtbot, win
             window.context.load_model()
     finally:
         QMessageBox.warning = original  # type: ignore[assignment]
-    assert window.context.classifier.path == str(bundled_model_path())
+    assert window.context.classifier.model_path == str(bundled_model_path())
     assert len(shown) == 1 and "\n" not in shown[0].split("\n\n")[0]
     assert Settings.load().model == ""
 
