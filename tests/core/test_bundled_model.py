@@ -11,6 +11,7 @@ from shellgui.core.inference import Classifier
 from shellgui.core.models import bundled_model_path, installed_models, resolve_model
 
 SHELLS = Path(__file__).parents[1] / "fixtures" / "shells"
+BEETLES = Path(__file__).parents[1] / "fixtures" / "beetles"
 
 
 def test_bundled_model_is_the_default_and_has_a_full_card() -> None:
@@ -32,6 +33,28 @@ def test_bundled_model_identifies_fixture_shells() -> None:
     expected = [p.parent.name for p in sorted(SHELLS.glob("*/*.jpg"))]
     top3 = sum(label in [t.label for t in pred.top_k] for label, pred in zip(expected, predictions))
     assert top3 >= 0.8 * len(photos)
+
+
+def test_bundled_model_refuses_beetles_and_keeps_its_shells() -> None:
+    """Open set out of the box: the bundled model carries an embedding (frozen ImageNet Lite0), its
+    reference bank and threshold; real beetle photos are "not something this model knows", its shells
+    are not."""
+    classifier = Classifier(bundled_model_path())
+    card = classifier.card
+    assert classifier.can_refuse and card.open_set is not None and card.embedding_size == 1280
+    assert "efficientnet_lite0" in card.open_set["embedding"]
+    assert card.provenance["architecture"] == "efficientnetv2_b0"  # the classifier stays EfficientNetV2
+    assert {"far_ood_auroc", "test_kept_open_set"} <= set(card.metrics)
+
+    def answers(folder: Path) -> list[bool]:
+        paths = sorted(folder.glob("*/*.jpg")) or sorted(folder.glob("*.jpg"))
+        photos = [open_photo(p, min_side=classifier.min_decode_side) for p in paths]
+        return [pred.not_known for pred in classifier.identify(photos)]
+
+    beetles = answers(BEETLES)
+    assert len(beetles) == 4 and all(beetles)
+    shells = answers(SHELLS)
+    assert sum(shells) <= 0.1 * len(shells)
 
 
 def test_cli_identifies_with_the_default_model(tmp_path: Path) -> None:
