@@ -35,6 +35,12 @@ def headline_html(prediction: Prediction) -> str:
             f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Not something this model knows</b>"
             f"</span><br><span style='color:{uncertain_colour}'>{html.escape(reason)}</span>{hint}"
         )
+    disputed = (
+        f"<br><small>the most similar photo it learned from is <i>{html.escape(prediction.disputed_by)}</i>, "
+        f"so it does not name a {'species' if prediction.taxon else 'taxon'}</small>"
+        if prediction.disputed_by
+        else ""
+    )
     if prediction.taxon is None:
         best = prediction.top_k[0]
         why = (
@@ -45,18 +51,22 @@ def headline_html(prediction: Prediction) -> str:
         return (
             f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Uncertain</b></span><br>"
             f"<span style='color:{uncertain_colour}'>{why}</span>"
-            f"<br><small>best guess: <i>{best.name}</i> ({best.probability:.0%})</small>"
+            f"<br><small>best guess: <i>{best.name}</i> ({best.probability:.0%})</small>{disputed}"
         )
     colour = theme.colour(prediction.certainty)
     name = prediction.taxon if prediction.rank == "family" else f"<i>{prediction.taxon}</i>"
     return (
         f"<span style='font-size:15pt'><b>{name}</b></span><br>"
         f"<span style='color:{colour}'><b>{prediction.certainty}</b></span> "
-        f"at {prediction.rank} level · {prediction.score:.0%}"
+        f"at {prediction.rank} level · {prediction.score:.0%}{disputed}"
     )
 
 
 def rollup_text(prediction: Prediction) -> str:
+    if prediction.not_known:  # the scores below rank only the taxa it knows: say so instead of a roll-up
+        return (
+            "<small>The scores below rank only the taxa this model knows: none of them is an answer.</small>"
+        )
     parts = []
     if prediction.genera:
         g = prediction.genera[0]

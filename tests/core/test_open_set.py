@@ -239,17 +239,17 @@ def test_words_for_a_first_time_user_say_what_the_model_was_tested_on() -> None:
 
 
 @pytest.mark.parametrize(
-    ("nearest", "agreement", "expected"),
+    ("nearest", "agreement", "expected", "disputed_by"),
     [
-        (0, True, ("Redia rubra", "species")),  # the nearest known photo agrees: the species stands
-        (1, True, ("Redia sp.", "genus")),  # a Redia of another kind: agree on the genus
-        (2, True, ("Rediidae", "family")),  # another genus of the family: agree on the family
-        (3, True, (None, "uncertain")),  # another family: nothing both say
-        (3, False, ("Redia rubra", "species")),  # a card without the rule: the classifier decides
+        (0, True, ("Redia rubra", "species"), None),  # the nearest known photo agrees: the species stands
+        (1, True, ("Redia sp.", "genus"), "Redia sp."),  # a Redia of another kind: agree on the genus
+        (2, True, ("Rediidae", "family"), "Viridia viridis"),  # another genus of the family: the family
+        (3, True, (None, "uncertain"), "Caerulea azurea"),  # another family: nothing both say
+        (3, False, ("Redia rubra", "species"), None),  # a card without the rule: the classifier decides
     ],
 )
 def test_a_species_the_nearest_known_photo_contradicts_rolls_up(
-    nearest: int, agreement: bool, expected: tuple[str | None, str]
+    nearest: int, agreement: bool, expected: tuple[str | None, str], disputed_by: str | None
 ) -> None:
     from shellgui.core.inference.decision import decide
     from shellgui.core.inference.openset import OpenSetScore
@@ -259,3 +259,7 @@ def test_a_species_the_nearest_known_photo_contradicts_rolls_up(
     answer = decide(np.array([0.9, 0.05, 0.03, 0.02]), card, open_set=score)
     assert (answer.taxon, answer.rank) == expected
     assert answer.top_k[0].name == "Redia rubra"  # the percentages are the classifier's, unchanged
+    # The answer says why it did not name the classifier's species: the text, the JSON and the window.
+    assert answer.disputed_by == disputed_by and answer.to_dict()["disputed_by"] == disputed_by
+    said = f"the most similar training photo is {disputed_by}"
+    assert (said in answer.summary) is (disputed_by is not None)

@@ -365,6 +365,10 @@ def test_not_known_answer_and_similar_specimens(qtbot, window, tmp_path, colour_
     text = panel.results.headline.text()
     assert "Not something this model knows" in text and "9 photos this model learned from" in text
     assert "not an identification" in text and "Redia rubra" in text
+    assert (
+        "Genus" not in panel.results.rollup.text()
+        and "none of them is an answer" in panel.results.rollup.text()
+    )
     assert "not known" in panel.items.item(0).text()
     qtbot.waitUntil(lambda: panel.similar.list.count() == 1, timeout=10000)  # found after the answer
     assert panel.similar.isVisible()

@@ -99,3 +99,21 @@ def test_recent_folders(qtbot, window, tmp_path: Path) -> None:  # type: ignore[
     assert entries[:2] == [str(tmp_path / "drawer-2"), str(tmp_path / "drawer-1")]
     panel.recent.menu().actions()[1].trigger()
     assert panel.folder.text() == str(tmp_path / "drawer-1")
+
+
+def test_the_headline_says_when_the_most_similar_photo_disputed_the_species() -> None:
+    import numpy as np
+    from tinymodel import OPEN_SET, open_set_card
+
+    from shellgui.core.inference.decision import decide
+    from shellgui.core.inference.openset import OpenSetScore
+    from shellgui.qt.results_view import headline_html
+
+    card = open_set_card(open_set={**OPEN_SET, "agreement": True})
+    probabilities = np.array([0.9, 0.05, 0.03, 0.02])
+    for nearest, shown in ((1, "<i>Redia sp.</i>"), (3, "Uncertain")):
+        answer = decide(probabilities, card, open_set=OpenSetScore(0.1, 0.2, 3, nearest, 0.1, 9))
+        text = headline_html(answer)
+        assert shown in text and f"<i>{answer.disputed_by}</i>" in text and "most similar photo" in text
+    agreed = decide(probabilities, card, open_set=OpenSetScore(0.1, 0.2, 3, 0, 0.1, 9))
+    assert "most similar" not in headline_html(agreed)

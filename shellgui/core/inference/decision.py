@@ -53,6 +53,8 @@ class Prediction:
             named whatever the percentages say.
         open_set: the k-NN distance to the model's reference bank (models with an embedding and a bank).
         hint: for an open-set refusal, the nearest known taxon: a hint, never an identification.
+        disputed_by: the most similar training photo's taxon when it contradicted the classifier's answer
+            (cards with the agreement rule), so the answer was rolled up or left "uncertain".
         embeddings: ``(views, D)`` embeddings of the photos behind this answer (models with an embedding
             output); not part of the answer's equality or its JSON.
         view_probabilities: for several views fused into one answer, each view's own ``(views, classes)``
@@ -69,6 +71,7 @@ class Prediction:
     unfamiliar: bool = False
     open_set: OpenSetScore | None = None
     hint: str | None = None
+    disputed_by: str | None = None
     embeddings: np.ndarray | None = field(default=None, compare=False, repr=False)
     view_probabilities: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -91,11 +94,12 @@ class Prediction:
         if self.not_known:
             hint = f" (nearest known taxon, not an identification: {self.hint})" if self.hint else ""
             return f"{self.certainty}{hint}"
+        disputed = f"; the most similar training photo is {self.disputed_by}" if self.disputed_by else ""
         if self.taxon is None:
             best = self.top_k[0]
             unlike = "; the photo looks unlike the training photos" if self.unfamiliar else ""
-            return f"{UNCERTAIN} (best guess {best.name}, {best.probability:.0%}{unlike})"
-        return f"{self.taxon} ({self.rank}, {self.score:.0%}, {self.certainty})"
+            return f"{UNCERTAIN} (best guess {best.name}, {best.probability:.0%}{unlike}{disputed})"
+        return f"{self.taxon} ({self.rank}, {self.score:.0%}, {self.certainty}{disputed})"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -106,6 +110,7 @@ class Prediction:
             "unfamiliar": self.unfamiliar,
             "not_known": self.not_known,
             "hint": self.hint,
+            "disputed_by": self.disputed_by,
             "open_set": None if self.open_set is None else self.open_set.to_dict(),
             "top_k": [
                 {"name": t.name, "label": t.label, "rank": t.rank, "probability": round(t.probability, 6)}
@@ -174,11 +179,14 @@ def decide(
     )
     genera = tuple(_roll_up(probs, card, "genus"))
     families = tuple(_roll_up(probs, card, "family"))
-    agrees = None
+    taxon, rank, score, certainty = _decision(top[0], genera, families, card)
+    unfamiliar, hint, disputed_by = False, None, None
     if open_set is not None and not open_set.unknown and (card.open_set or {}).get("agreement"):
-        agrees = _agrees_with(card.taxa[open_set.nearest_label])
-    taxon, rank, score, certainty = _decision(top[0], genera, families, card, agrees)
-    unfamiliar, hint = False, None
+        nearest = card.taxa[open_set.nearest_label]
+        agreed = _decision(top[0], genera, families, card, _agrees_with(nearest))
+        if agreed[:2] != (taxon, rank):
+            taxon, rank, score, certainty = agreed
+            disputed_by = nearest.name
     floor = card.ood_logit_floor
     if open_set is not None and open_set.unknown:
         taxon, rank, score = None, UNKNOWN_RANK, top[0].probability
@@ -197,6 +205,7 @@ def decide(
         unfamiliar=unfamiliar,
         open_set=open_set,
         hint=hint,
+        disputed_by=disputed_by,
         embeddings=embeddings,
     )
 
