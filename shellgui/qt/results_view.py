@@ -43,11 +43,12 @@ def headline_html(prediction: Prediction) -> str:
     )
     if prediction.taxon is None:
         best = prediction.top_k[0]
-        why = (
-            "this photo looks unlike the photos the model was trained on"
-            if prediction.unfamiliar
-            else "possibly not a taxon this model knows"
-        )
+        if prediction.unfamiliar:
+            why = "this photo looks unlike the photos the model was trained on"
+        elif prediction.disputed_by:
+            why = "the model's best guess and the most similar photo it learned from disagree"
+        else:
+            why = "possibly not a taxon this model knows"
         return (
             f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Uncertain</b></span><br>"
             f"<span style='color:{uncertain_colour}'>{why}</span>"

@@ -24,7 +24,7 @@ from shellgui.core.errors import ModelError
 from shellgui.core.imaging import open_photo
 from shellgui.core.inference import Classifier
 from shellgui.core.inference.bank import decode_bank, encode_bank
-from shellgui.core.inference.decision import NOT_KNOWN, UNCERTAIN
+from shellgui.core.inference.decision import DISPUTED, NOT_KNOWN, UNCERTAIN
 from shellgui.core.inference.openset import knn_distances
 from shellgui.core.modelcard import ModelCard
 
@@ -263,3 +263,5 @@ def test_a_species_the_nearest_known_photo_contradicts_rolls_up(
     assert answer.disputed_by == disputed_by and answer.to_dict()["disputed_by"] == disputed_by
     said = f"the most similar training photo is {disputed_by}"
     assert (said in answer.summary) is (disputed_by is not None)
+    if answer.taxon is None:  # not "possibly not a taxon this model knows": the two sources disagree
+        assert answer.certainty == DISPUTED and answer.summary.startswith(DISPUTED)

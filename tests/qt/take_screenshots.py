@@ -86,6 +86,13 @@ def main(out: Path) -> int:
     wait(until=lambda: panel.results.prediction is not before and panel.results.prediction is not None)
     shot("1a-not-known")
 
+    # A test photo where the most similar training photo contradicts the classifier: "uncertain", and why.
+    disputed = SHELLS / "Bistolida_diauges" / "Bistolida_diauges_2_B.jpg"
+    before = panel.results.prediction
+    window.identify([str(disputed)])
+    wait(until=lambda: panel.results.prediction is not before and panel.results.prediction is not None)
+    shot("1f-disputed")
+
     # A collector's photo: two shells small on paper, beside a ruler. Crop one by hand, then auto-crop.
     from PIL import Image, ImageDraw
 

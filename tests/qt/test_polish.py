@@ -115,5 +115,6 @@ def test_the_headline_says_when_the_most_similar_photo_disputed_the_species() ->
         answer = decide(probabilities, card, open_set=OpenSetScore(0.1, 0.2, 3, nearest, 0.1, 9))
         text = headline_html(answer)
         assert shown in text and f"<i>{answer.disputed_by}</i>" in text and "most similar photo" in text
+        assert ("disagree" in text) is (answer.taxon is None) and "not a taxon this model knows" not in text
     agreed = decide(probabilities, card, open_set=OpenSetScore(0.1, 0.2, 3, 0, 0.1, 9))
     assert "most similar" not in headline_html(agreed)

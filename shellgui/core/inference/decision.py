@@ -18,6 +18,8 @@ from shellgui.core.modelcard import ModelCard, Taxon
 
 UNCERTAIN = "uncertain — possibly not a taxon this model knows"
 NOT_KNOWN = "not something this model knows"
+#: Uncertain because the most similar training photo contradicts the classifier (the agreement rule).
+DISPUTED = "uncertain — the model's best guess and the most similar photo it learned from disagree"
 #: The rank of an open-set refusal: the photo is far from every photo the model learned from.
 UNKNOWN_RANK = "unknown"
 
@@ -98,7 +100,7 @@ class Prediction:
         if self.taxon is None:
             best = self.top_k[0]
             unlike = "; the photo looks unlike the training photos" if self.unfamiliar else ""
-            return f"{UNCERTAIN} (best guess {best.name}, {best.probability:.0%}{unlike}{disputed})"
+            return f"{self.certainty} (best guess {best.name}, {best.probability:.0%}{unlike}{disputed})"
         return f"{self.taxon} ({self.rank}, {self.score:.0%}, {self.certainty}{disputed})"
 
     def to_dict(self) -> dict[str, object]:
@@ -187,6 +189,7 @@ def decide(
         if agreed[:2] != (taxon, rank):
             taxon, rank, score, certainty = agreed
             disputed_by = nearest.name
+            certainty = DISPUTED if taxon is None else certainty
     floor = card.ood_logit_floor
     if open_set is not None and open_set.unknown:
         taxon, rank, score = None, UNKNOWN_RANK, top[0].probability
