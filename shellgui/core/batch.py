@@ -329,21 +329,8 @@ class _Settle:
             session.execute(delete(Specimen).where(Specimen.id == specimen.id))
             return ItemResult(item.path, DUPLICATE, claims.SAME, subject=index, subjects=count)
         repo.add_machine_identification(session, specimen.id, prediction, self.stamp, run_id=self.run_id)
-        if prediction.embeddings is not None:
-            store_embedding(session, photo_id, self.stamp.sha256, prediction.embeddings[0])
-        note = _label(session, self.labels, specimen.id, item.path) if self.labels is not None else None
-        return ItemResult(
-            item.path,
-            DONE,
-            None,
-            specimen.id,
-            prediction.taxon,
-            prediction.score,
-            prediction.certainty,
-            note,
-            subject=index,
-            subjects=count,
-            crop=crop,
+        return self.done(
+            item.path, specimen.id, photo_id, prediction, subject=index, subjects=count, crop=crop
         )
 
     def __call__(self, item: _Loaded, prediction: Prediction | None) -> ItemResult | None:
@@ -386,22 +373,32 @@ class _Settle:
         current = repo.current_identification(session, specimen.id) if bound else None
         if current is None or current.verification_status != VALIDATED:  # never over a check
             repo.add_machine_identification(session, specimen.id, prediction, self.stamp, run_id=self.run_id)
-        note = _label(session, self.labels, specimen.id, item.path) if self.labels is not None else None
         assert photo_id is not None
-        if prediction.embeddings is not None:
-            store_embedding(session, photo_id, self.stamp.sha256, prediction.embeddings[0])
         session.execute(update(RunItem).where(RunItem.id == claimed).values(photo_id=photo_id))
+        return self.done(
+            item.path, specimen.id, photo_id, prediction, crop=item.crop, crop_note=item.crop_note
+        )
+
+    def done(
+        self,
+        path: str,
+        specimen_id: int,
+        photo_id: int,
+        prediction: Prediction,
+        *,
+        subject: int = 0,
+        subjects: int = 1,
+        crop: Crop | None = None,
+        crop_note: str | None = None,
+    ) -> ItemResult:
+        """A stored photo's result, once its embedding is kept (similar-specimen search) and its folder
+        label, if any, recorded."""
+        if prediction.embeddings is not None:
+            store_embedding(self.session, photo_id, self.stamp.sha256, prediction.embeddings[0])
+        note = _label(self.session, self.labels, specimen_id, path) if self.labels is not None else None
+        taxon, score, certainty = prediction.taxon, prediction.score, prediction.certainty
         return ItemResult(
-            item.path,
-            DONE,
-            None,
-            specimen.id,
-            prediction.taxon,
-            prediction.score,
-            prediction.certainty,
-            note,
-            crop=item.crop,
-            crop_note=item.crop_note,
+            path, DONE, None, specimen_id, taxon, score, certainty, note, subject, subjects, crop, crop_note
         )
 
     def failed(self, path: str, reason: str | None) -> ItemResult | None:
