@@ -175,7 +175,7 @@ def embed_dataset(
         targets.append(t.numpy())
     if not logits:
         return Embedded(
-            np.zeros((0, getattr(network, "embedding_size", 0)), dtype=np.float32),
+            np.zeros((0, 0), dtype=np.float32),  # logits: no photo, no answer
             np.zeros((0, getattr(network, "embedding_size", 0)), dtype=np.float32),
             np.zeros(0, dtype=int),
         )

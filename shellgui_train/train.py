@@ -307,12 +307,12 @@ class Trainer:
             targets = targets.to(self.device, non_blocking=True)
             if self.is_cuda and cfg.channels_last:
                 images = images.to(memory_format=torch.channels_last)
-            images = self.normalise(images)
-            if mix is not None:
+            if mix is not None:  # MixUp and CutMix commute with the per-channel normalisation
                 images, soft = mix(images, targets)
+            # the teacher sees the very view the student sees (after MixUp/CutMix), as [0, 1] RGB
+            taught = self.teacher.logits(images) if self.teacher is not None else None
+            images = self.normalise(images)
             outliers = shuffled_tiles(images) if cfg.synthetic_outliers > 0 else None
-            # the teacher sees the very view the student sees (after MixUp/CutMix), un-normalised
-            taught = self.teacher.logits(self.denormalise(images)) if self.teacher is not None else None
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.is_cuda and cfg.amp):
                 if outliers is None:
                     logits = model(images)
@@ -343,18 +343,10 @@ class Trainer:
         minutes = left * last_epoch_seconds / 60
         return f"ETA {minutes:.0f} min" if minutes >= 1 else f"ETA {minutes * 60:.0f} s"
 
-    def _mean_std(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        mean = torch.tensor(self.data.mean, device=device).view(1, 3, 1, 1)
-        return mean, torch.tensor(self.data.std, device=device).view(1, 3, 1, 1)
-
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        mean, std = self._mean_std(images.device)
+        mean = torch.tensor(self.data.mean, device=images.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.data.std, device=images.device).view(1, 3, 1, 1)
         return (images - mean) / std
-
-    def denormalise(self, images: torch.Tensor) -> torch.Tensor:
-        """Back to [0, 1] RGB (what an exported model such as the teacher takes)."""
-        mean, std = self._mean_std(images.device)
-        return (images.float() * std + mean).clamp(0, 1)
 
     @torch.no_grad()
     def predict(self, dataset: PhotoDataset, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
