@@ -448,7 +448,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import torch
 
     from shellgui_train.embedding import ExportedNetwork, build_embedder
-    from shellgui_train.train import Trainer, seed_everything
+    from shellgui_train.train import Trainer, leave_distributed, seed_everything
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -464,7 +464,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     warnings = record_run(args, argv, config, splits, run_dir) if trainer.rank == 0 else []
     checkpoint = run_dir / "checkpoint.pt"
     started = time.monotonic()
-    state = trainer.fit(resume_from=checkpoint if args.resume and checkpoint.exists() else None)
+    try:
+        state = trainer.fit(resume_from=checkpoint if args.resume and checkpoint.exists() else None)
+    finally:
+        leave_distributed()  # every process holds the best weights now; only rank 0 goes on
     if trainer.rank != 0:
         return 0
     network = ExportedNetwork(trainer.model, trainer.data.mean, trainer.data.std, embedder).to(trainer.device)

@@ -133,6 +133,12 @@ def distributed() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
+def leave_distributed() -> None:
+    """Destroy the process group, if any: a process that exits holding one can abort in Gloo's threads."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def pick_device(choice: str) -> torch.device:
     if choice == "auto":
         if torch.cuda.is_available():
