@@ -372,14 +372,17 @@ def test_progressive_learning_by_default_only_from_scratch() -> None:
     assert TrainConfig(weights="imagenet", progressive=True).uses_progressive
 
 
-def test_lighter_regularisation_by_default_from_scratch() -> None:
-    from shellgui_train.cli import build_parser, config_from_args
+def test_lighter_regularisation_by_default_only_from_scratch_on_a_larger_set() -> None:
+    from shellgui_train.cli import SMALL_SET_PHOTOS, build_parser, config_from_args
 
-    def config(*argv: str):  # type: ignore[no-untyped-def]
-        return config_from_args(build_parser().parse_args(["photos", *argv]))
+    def config(*argv: str, photos: int = SMALL_SET_PHOTOS):  # type: ignore[no-untyped-def]
+        return config_from_args(build_parser().parse_args(["photos", *argv]), photos)
 
-    scratch, pretrained = config("--weights", "none"), config("--weights", "imagenet")
-    assert (scratch.dropout, scratch.drop_path, scratch.weight_decay) == (0.1, 0.05, 0.02)
-    assert (pretrained.dropout, pretrained.drop_path, pretrained.weight_decay) == (0.3, 0.2, 0.05)
+    def values(c):  # type: ignore[no-untyped-def]
+        return (c.dropout, c.drop_path, c.weight_decay)
+
+    assert values(config("--weights", "none")) == (0.1, 0.05, 0.02)
+    assert values(config("--weights", "none", photos=SMALL_SET_PHOTOS - 1)) == (0.3, 0.2, 0.05)
+    assert values(config("--weights", "imagenet")) == (0.3, 0.2, 0.05)
     given = config("--weights", "none", "--dropout", "0.4", "--weight-decay", "0")
-    assert (given.dropout, given.drop_path, given.weight_decay) == (0.4, 0.05, 0.0)
+    assert values(given) == (0.4, 0.05, 0.0)
