@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shellgui import __version__
+from shellgui.core.percent import percent
 from shellgui.core.text import display_path, one_line
 
 if TYPE_CHECKING:
@@ -408,7 +409,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
                 print(shown + (f"  [{one_line(result.note)}]" if result.note else ""))
                 print(f"  {one_line(result.prediction.summary)}")
                 for t in result.prediction.top_k:
-                    print(f"    {t.probability:6.1%}  {one_line(t.name)}")
+                    print(f"    {percent(t.probability, 1):>7}  {one_line(t.name)}")
                 if memory is not None:
                     _print_memory(memory)
                 if entry.get("recorded"):

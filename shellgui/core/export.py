@@ -23,6 +23,7 @@ from shellgui.core.catalog.schema import PREDICTED, Identification, Photo, Speci
 from shellgui.core.dwc import DwcOptions, backbone_record, coordinates, latest_measurements, write_archive
 from shellgui.core.errors import UsageError
 from shellgui.core.measuring import SHELL_LENGTH
+from shellgui.core.percent import percent
 from shellgui.core.taxonomy import load_backbone
 from shellgui.core.text import display_path
 
@@ -58,7 +59,7 @@ def _rounded(value: float | None) -> float | None:
 def alternatives(ident: Identification) -> str:
     """The model's top-k answers of an identification: ``name (87.0%); name (9.1%)``."""
     return "; ".join(
-        f"{alt.get('name')} ({float(alt.get('probability') or 0):.1%})"  # type: ignore[arg-type]
+        f"{alt.get('name')} ({percent(float(alt.get('probability') or 0), 1)})"  # type: ignore[arg-type]
         for alt in ident.top_k or []
     )
 

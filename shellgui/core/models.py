@@ -11,6 +11,7 @@ from shellgui.core import paths
 from shellgui.core.atomic import atomic_path
 from shellgui.core.errors import ModelError
 from shellgui.core.modelcard import METADATA_KEY, ModelCard
+from shellgui.core.percent import percent
 from shellgui.core.text import one_line
 
 DEFAULT_MODEL_FILE = "default.onnx"
@@ -62,13 +63,15 @@ def measured_words(card: ModelCard) -> str:
     m, parts = card.metrics, []
     if "test_top1" in m and "test_photos" in m:
         tested = int(m["test_photos"])
-        parts.append(f"first answer right for {m['test_top1']:.0%} of {tested} held-out test photos")
+        parts.append(f"first answer right for {percent(m['test_top1'])} of {tested} held-out test photos")
     if "far_ood_answered_any_taxon" in m:
         what = card.provenance.get("outliers") or "outlier"
         photos = f"{int(m['far_ood_photos'])} " if "far_ood_photos" in m else ""
-        parts.append(f"named a taxon for {m['far_ood_answered_any_taxon']:.0%} of {photos}{what} photos")
+        parts.append(f"named a taxon for {percent(m['far_ood_answered_any_taxon'])} of {photos}{what} photos")
     if "near_ood_answered_species" in m:
-        parts.append(f"named a species for {m['near_ood_answered_species']:.0%} of photos of held-out taxa")
+        parts.append(
+            f"named a species for {percent(m['near_ood_answered_species'])} of photos of held-out taxa"
+        )
     return ("Tested: " + "; ".join(parts) + ".") if parts else ""
 
 

@@ -16,6 +16,8 @@ from pathlib import PurePath
 
 import numpy as np
 
+from shellgui.core.percent import percent
+
 #: Words collectors use for the sides of a shell (English; add yours in an issue).
 VIEW_WORDS = (
     "dorsal",
@@ -91,8 +93,8 @@ class ViewConflict:
         """One line naming both photos."""
         a, b = PurePath(paths[self.first]).name, PurePath(paths[self.second]).name
         return (
-            f"The views disagree: {a} looks like {self.first_label} ({self.first_probability:.0%}), "
-            f"{b} like {self.second_label} ({self.second_probability:.0%}). Are they one specimen?"
+            f"The views disagree: {a} looks like {self.first_label} ({percent(self.first_probability)}), "
+            f"{b} like {self.second_label} ({percent(self.second_probability)}). Are they one specimen?"
         )
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from shellgui.core.batch import DONE, BatchProgress, catalogue_folder, unfinished_run
 from shellgui.core.binding import PhotoBinder
 from shellgui.core.errors import UsageError
+from shellgui.core.percent import percent
 from shellgui.qt.context import AppContext
 from shellgui.qt.workers import GeneratorTask, Task
 
@@ -225,7 +226,7 @@ class BatchPanel(QWidget):
             self.table.setItem(row, 0, name)
             if item.status == DONE:
                 result = item.taxon or "uncertain"
-                confidence = f"{item.score:.0%}" if item.score is not None else ""
+                confidence = percent(item.score) if item.score is not None else ""
             else:
                 result, confidence = item.reason or "", ""
             self.table.setItem(row, 1, QTableWidgetItem(result))

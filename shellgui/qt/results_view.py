@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from shellgui.core.inference.decision import Prediction
+from shellgui.core.percent import percent
 from shellgui.qt import theme
 
 
@@ -52,14 +53,14 @@ def headline_html(prediction: Prediction) -> str:
         return (
             f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Uncertain</b></span><br>"
             f"<span style='color:{uncertain_colour}'>{why}</span>"
-            f"<br><small>best guess: <i>{best.name}</i> ({best.probability:.0%})</small>{disputed}"
+            f"<br><small>best guess: <i>{best.name}</i> ({percent(best.probability)})</small>{disputed}"
         )
     colour = theme.colour(prediction.certainty)
     name = prediction.taxon if prediction.rank == "family" else f"<i>{prediction.taxon}</i>"
     return (
         f"<span style='font-size:15pt'><b>{name}</b></span><br>"
         f"<span style='color:{colour}'><b>{prediction.certainty}</b></span> "
-        f"at {prediction.rank} level · {prediction.score:.0%}{disputed}"
+        f"at {prediction.rank} level · {percent(prediction.score)}{disputed}"
     )
 
 
@@ -71,10 +72,10 @@ def rollup_text(prediction: Prediction) -> str:
     parts = []
     if prediction.genera:
         g = prediction.genera[0]
-        parts.append(f"Genus: <i>{g.name}</i> {g.probability:.0%}")
+        parts.append(f"Genus: <i>{g.name}</i> {percent(g.probability)}")
     if prediction.families:
         f = prediction.families[0]
-        parts.append(f"Family: {f.name} {f.probability:.0%}")
+        parts.append(f"Family: {f.name} {percent(f.probability)}")
     return " · ".join(parts)
 
 
@@ -130,7 +131,7 @@ class ResultsView(QWidget):
             bar = QProgressBar()
             bar.setRange(0, 1000)
             bar.setValue(int(round(taxon.probability * 1000)))
-            bar.setFormat(f"{taxon.probability:.1%}")
+            bar.setFormat(percent(taxon.probability, 1))
             bar.setTextVisible(True)
             self.table.setCellWidget(row, 2, bar)
 

@@ -40,6 +40,7 @@ from shellgui.core.catalog.decisions import Decision, UndecidedError
 from shellgui.core.catalog.repository import IdentificationRecord, SpecimenRow
 from shellgui.core.errors import ShellguiError
 from shellgui.core.inference import Classifier
+from shellgui.core.percent import percent
 from shellgui.qt.context import AppContext
 from shellgui.qt.flags_view import FlagsView
 from shellgui.qt.preview import PhotoView, load_preview
@@ -256,7 +257,7 @@ class ReviewPanel(QWidget):
             name.setToolTip(row.photo_path or "")
             self.queue.setItem(i, 0, name)
             self.queue.setItem(i, 1, QTableWidgetItem(row.taxon or "uncertain"))
-            self.queue.setItem(i, 2, QTableWidgetItem(f"{row.score:.0%}" if row.score is not None else ""))
+            self.queue.setItem(i, 2, QTableWidgetItem(percent(row.score) if row.score is not None else ""))
         self._update_progress()
         if self.rows:
             self.queue.setCurrentCell(0, 0)
@@ -283,11 +284,11 @@ class ReviewPanel(QWidget):
         self.current = queries.current_identification(self.context.catalog, item.specimen_id)
         self.typed.clear()
         taxon = item.taxon or "uncertain — possibly not a taxon this model knows"
-        score = f"{item.score:.0%}" if item.score is not None else ""
+        score = percent(item.score) if item.score is not None else ""
         self.title.setText(f"<b>{taxon}</b> {score} · specimen {item.specimen_id}")
         self.alternatives.clear()
         for i, alt in enumerate((self.current.top_k if self.current else ())[:9]):
-            self.alternatives.addItem(f"{i + 1}  {alt['name']}  ({float(alt['probability']):.0%})")  # type: ignore[arg-type]
+            self.alternatives.addItem(f"{i + 1}  {alt['name']}  ({percent(float(alt['probability']))})")  # type: ignore[arg-type]
         self.preview.set_image(None)
         if item.photo_path:
             task = Task(load_preview, item.photo_path)

@@ -38,6 +38,7 @@ from shellgui.core.catalog.decisions import Decision
 from shellgui.core.catalog.queries import SpecimenDetail
 from shellgui.core.catalog.repository import IdentificationRecord
 from shellgui.core.errors import ShellguiError
+from shellgui.core.percent import percent
 from shellgui.qt.context import AppContext
 from shellgui.qt.preview import PhotoView, load_preview
 from shellgui.qt.similar_view import similar_to_specimen
@@ -243,7 +244,7 @@ class SpecimenDialog(QDialog):
                     h.created_at.strftime("%Y-%m-%d %H:%M"),
                     h.answer,
                     h.rank,
-                    f"{h.score:.0%}" if h.score is not None else "",
+                    percent(h.score) if h.score is not None else "",
                     status_words(h.verification_status),
                     h.identified_by or f"{h.model_name or ''} {h.model_version or ''}".strip(),
                     _note(h),

@@ -16,6 +16,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from shellgui.core.catalog import PREDICTED, VALIDATED, Catalog, queries
 from shellgui.core.catalog.browse import SpecimenFilter, SpecimenRow, SpecimenSort
+from shellgui.core.percent import percent
 from shellgui.qt.workers import QueryRunner
 
 COLUMNS = [
@@ -260,7 +261,7 @@ class SpecimenTableModel(QAbstractTableModel):
         value = getattr(row, attr)
         if role == Qt.ItemDataRole.DisplayRole:
             if attr == "score":
-                return f"{value:.0%}" if value is not None else ""
+                return percent(value) if value is not None else ""
             if attr == "verification_status":
                 return status_words(value)
             if attr == "taxon" and value is None and row.rank:

@@ -15,6 +15,7 @@ import numpy as np
 
 from shellgui.core.inference.openset import OpenSetScore
 from shellgui.core.modelcard import ModelCard, Taxon
+from shellgui.core.percent import percent
 
 UNCERTAIN = "uncertain — possibly not a taxon this model knows"
 NOT_KNOWN = "not something this model knows"
@@ -100,8 +101,8 @@ class Prediction:
         if self.taxon is None:
             best = self.top_k[0]
             unlike = "; the photo looks unlike the training photos" if self.unfamiliar else ""
-            return f"{self.certainty} (best guess {best.name}, {best.probability:.0%}{unlike}{disputed})"
-        return f"{self.taxon} ({self.rank}, {self.score:.0%}, {self.certainty}{disputed})"
+            return f"{self.certainty} (best guess {best.name}, {percent(best.probability)}{unlike}{disputed})"
+        return f"{self.taxon} ({self.rank}, {percent(self.score)}, {self.certainty}{disputed})"
 
     def to_dict(self) -> dict[str, object]:
         return {
