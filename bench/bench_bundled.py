@@ -1,4 +1,4 @@
-"""The bundled model's cost per photo: 1.1 (one network) against 1.2 (classifier + frozen Lite0 embedder),
+"""The bundled model's cost per photo: 1.1 (one network) against today's (classifier + frozen Lite0 embedder),
 fp32 and int8, one photo at a time on one thread, preprocessed arrays (decoding excluded).
 
     python bench/bench_bundled.py [OLD_MODEL.onnx]   # e.g. git show 4222828:resources/models/default.onnx
