@@ -109,6 +109,17 @@ class PreferencesDialog(QDialog):
         settings.dataset_title = self.dataset_title.text().strip() or settings.dataset_title
 
 
+def _unknown_photo_names(prefix: str, what: str) -> dict[str, str]:
+    """Readable names of the open-set metrics the trainer writes for one kind of unknown photo."""
+    return {
+        f"{prefix}_photos": what,
+        f"{prefix}_auroc": f"{what}: told from known ones (AUROC, 1 is perfect)",
+        f"{prefix}_fpr_at_95_tpr": f"{what}: still accepted when 95% of known are (0 is perfect)",
+        f"{prefix}_answered_species": f"{what}: named to species (share)",
+        f"{prefix}_answered_any_taxon": f"{what}: named with any taxon (share)",
+    }
+
+
 METRIC_NAMES = {
     "test_top1": "Top-1 accuracy (held-out test photos)",
     "test_top3": "Top-3 accuracy (held-out test photos)",
@@ -116,6 +127,10 @@ METRIC_NAMES = {
     "val_top1": "Top-1 accuracy (validation photos)",
     "test_photos": "Test photos",
     "ece_after": "Calibration error after scaling (0 is perfect)",
+    "test_answered": "Test photos answered with a taxon (share)",
+    "test_kept_open_set": "Test photos kept by the unknown-photo check (share)",
+    **_unknown_photo_names("near_ood", "Photos of held-out taxa"),
+    **_unknown_photo_names("far_ood", "Outlier photos"),
 }
 START_NAMES = {"none": "trained from scratch", "imagenet": "fine-tuned from ImageNet weights"}
 

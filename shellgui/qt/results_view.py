@@ -76,6 +76,9 @@ def rollup_text(prediction: Prediction) -> str:
     if prediction.families:
         f = prediction.families[0]
         parts.append(f"Family: {f.name} {percent(f.probability)}")
+    if parts and (prediction.taxon is None or prediction.disputed_by):
+        # The classifier's own roll-up is not what was decided: never let it read as the answer.
+        return "<small>The classifier's scores alone, not the answer: " + " · ".join(parts) + "</small>"
     return " · ".join(parts)
 
 
@@ -90,6 +93,7 @@ class ResultsView(QWidget):
         self.headline.setWordWrap(True)
         self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.rollup = QLabel()
+        self.rollup.setWordWrap(True)  # a labelled roll-up must not widen the pane
         self.rollup.setTextFormat(Qt.TextFormat.RichText)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["#", "Taxon", "Confidence"])
