@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -139,12 +140,20 @@ def test_gui_stays_responsive_during_a_batch(qtbot, window, tmp_path, monkeypatc
 
     timer = QTimer()
     timer.timeout.connect(tick)
-    timer.start(10)
-    panel = window.batch_panel
-    panel.folder.setText(str(folder))
-    with qtbot.waitSignal(panel.finished, timeout=30000):
-        panel.start()
-    timer.stop()
+    # What is measured is the batch, not the test suite: by this test the suite's own heap holds ~475,000
+    # objects, and a full garbage collection over them paused the GUI thread 330-560 ms (a CI failure).
+    gc.collect()
+    gc.freeze()
+    try:
+        last[0] = time.perf_counter()
+        timer.start(10)
+        panel = window.batch_panel
+        panel.folder.setText(str(folder))
+        with qtbot.waitSignal(panel.finished, timeout=30000):
+            panel.start()
+        timer.stop()
+    finally:
+        gc.unfreeze()
     assert len(gaps) > 10
     assert max(gaps) < 0.1, f"event loop blocked for {max(gaps) * 1000:.0f} ms"
 
