@@ -106,7 +106,7 @@ def test_sorting_happens_in_sql(qtbot, big_window) -> None:  # type: ignore[no-u
     assert panel.model.total == BIG  # sorting does not lose the count
 
 
-def test_specimen_dialog_reads_one_row(qtbot, big_window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_specimen_dialog_reads_one_row(qtbot, big_window, monkeypatch, settled_heap) -> None:  # type: ignore[no-untyped-def]
     from shellgui.core.catalog import repository
     from shellgui.qt.specimen_dialog import SpecimenDialog
 

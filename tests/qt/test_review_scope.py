@@ -90,7 +90,7 @@ def test_a_catalogued_folder_again_does_not_leave_review_stuck(
 
 
 def test_review_loads_off_the_gui_thread_and_drops_stale_answers(
-    qtbot, window, colour_photos, monkeypatch
+    qtbot, window, colour_photos, monkeypatch, settled_heap
 ) -> None:  # type: ignore[no-untyped-def]
     import threading
     import time
@@ -119,7 +119,7 @@ def test_review_loads_off_the_gui_thread_and_drops_stale_answers(
     assert threading.main_thread().name not in threads
 
 
-def test_bulk_accept_runs_off_the_gui_thread(qtbot, window, colour_photos, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_accept_runs_off_the_gui_thread(qtbot, window, colour_photos, monkeypatch, settled_heap) -> None:  # type: ignore[no-untyped-def]
     import threading
     import time
 
