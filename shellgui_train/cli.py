@@ -62,6 +62,7 @@ SMALL_SET_PHOTOS = 1000
 def build_parser() -> argparse.ArgumentParser:
     from shellgui_train.architectures import ADVICE, REGISTRY
     from shellgui_train.data import DEFAULT_VIEW_PATTERN
+    from shellgui_train.distill import DEFAULT_TEMPERATURE, DEFAULT_WEIGHT
 
     p = argparse.ArgumentParser(
         prog="shellgui-train",
@@ -193,13 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument(
         "--distill-weight",
         type=float,
-        default=0.7,
+        default=DEFAULT_WEIGHT,
         help="with --teacher: share of the loss from the teacher's answers (the rest from the labels)",
     )
     rec.add_argument(
         "--distill-temperature",
         type=float,
-        default=2.0,
+        default=DEFAULT_TEMPERATURE,
         help="with --teacher: softening of both answers before they are compared",
     )
     rec.add_argument(

@@ -17,7 +17,7 @@ import numpy as np
 from shellgui.core.inference.decision import UNKNOWN_RANK, Prediction, calibrated_probabilities, decide
 from shellgui.core.inference.openset import OpenSetScore, score_open_set
 from shellgui.core.modelcard import ModelCard, Taxon
-from shellgui_train.embedding import Embedded
+from shellgui_train.embedding import OWN_EMBEDDING, Embedded
 from shellgui_train.openset import ReferenceBank
 
 RANKS_ANSWERED = ("species", "genus", "family")
@@ -189,7 +189,7 @@ def markdown(summary: dict[str, Any]) -> list[str]:
             "## Photos of things it does not know (open set)",
             "",
             f"Method: the cosine distance to the {_ordinal(osr['k'])} nearest of {osr['bank_size']} reference embeddings "
-            f"(embeddings: {osr.get('embedding', 'the classifier’s penultimate features')}; "
+            f"(embeddings: {osr.get('embedding', OWN_EMBEDDING)}; "
             f"{osr['bank_photos']} training photos, stored float16 in the model file: "
             f"{osr['bank_bytes'] / 1024:.0f} KiB, {osr['bank_metadata_bytes'] / 1024:.0f} KiB as base64). "
             f"Photos above {osr['threshold']:.4f} are refused; the threshold keeps {osr['retention']:.0%} of the "

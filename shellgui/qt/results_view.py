@@ -44,16 +44,16 @@ def headline_html(prediction: Prediction) -> str:
     )
     if prediction.taxon is None:
         best = prediction.top_k[0]
-        if prediction.unfamiliar:
-            why = "this photo looks unlike the photos the model was trained on"
-        elif prediction.disputed_by:
-            why = "the model's best guess and the most similar photo it learned from disagree"
-        else:
-            why = "possibly not a taxon this model knows"
+        why = (
+            "this photo looks unlike the photos the model was trained on"
+            if prediction.unfamiliar
+            else prediction.certainty.split(" — ", 1)[-1]  # the decision layer's reason, after "uncertain"
+        )
         return (
             f"<span style='color:{uncertain_colour}; font-size:15pt'><b>Uncertain</b></span><br>"
-            f"<span style='color:{uncertain_colour}'>{why}</span>"
-            f"<br><small>best guess: <i>{best.name}</i> ({percent(best.probability)})</small>{disputed}"
+            f"<span style='color:{uncertain_colour}'>{html.escape(why)}</span>"
+            f"<br><small>best guess: <i>{html.escape(best.name)}</i> ({percent(best.probability)})</small>"
+            f"{disputed}"
         )
     colour = theme.colour(prediction.certainty)
     name = prediction.taxon if prediction.rank == "family" else f"<i>{prediction.taxon}</i>"
