@@ -56,7 +56,7 @@ def main() -> None:
         specimens[taxon] = chosen
     rows = []
     for shots in [int(s) for s in args.shots.split(",")]:
-        hits = defaultdict(int)
+        hits: defaultdict[str, int] = defaultdict(int)
         total = 0
         with tempfile.TemporaryDirectory() as tmp:
             catalog = Catalog(Path(tmp) / "fewshot.sqlite")

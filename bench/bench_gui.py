@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
@@ -145,11 +146,14 @@ def catalogue_ours(path: str) -> dict[str, tuple[float, float]]:
     window.resize(1280, 800)
     window.show()
     panel = window.catalogue_panel
-    settled = lambda: not panel.model.busy and not panel.search_timer.isActive()  # noqa: E731
+
+    def settled() -> bool:
+        return not panel.model.busy and not panel.search_timer.isActive()
+
     monitor = BlockMonitor()
     results: dict[str, tuple[float, float]] = {}
 
-    def step(name: str, action, check) -> None:  # type: ignore[no-untyped-def]
+    def step(name: str, action: Callable[[], object], check: Callable[[], bool]) -> None:
         monitor.start()
         start = time.perf_counter()
         action()
@@ -165,7 +169,7 @@ def catalogue_ours(path: str) -> dict[str, tuple[float, float]]:
 
     def type_search() -> None:  # a fast typist: a key every 60 ms; the clock runs from the last key
         for char in "Blasicrura":
-            QTest.keyClick(panel.search, char)
+            QTest.keyClicks(panel.search, char)
             _pause(0.06)
         nonlocal_start[0] = time.perf_counter()
 

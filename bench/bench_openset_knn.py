@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,8 @@ def main() -> None:
                 ours = knn_distances(q, bank, K)[0]
                 graph = session.run(None, {"embedding": q})[0]
                 assert np.allclose(ours, graph, atol=1e-4), "the two paths disagree"
-                t_np = median_time(lambda q=q, bank=bank: knn_distances(q, bank, K), repeat)
-                t_graph = median_time(lambda q=q, s=session: s.run(None, {"embedding": q}), repeat)
+                t_np = median_time(partial(knn_distances, q, bank, K), repeat)
+                t_graph = median_time(partial(session.run, None, {"embedding": q}), repeat)
                 rows.append(
                     (
                         f"{m} x {n}",
@@ -86,7 +87,7 @@ def main() -> None:
                         f"{m * D * 2 / 1024:.0f}",
                     )
                 )
-            t_decode = median_time(lambda text=text: decode_bank(text), max(3, repeat // 10))
+            t_decode = median_time(partial(decode_bank, text), max(3, repeat // 10))
             rows.append(
                 (f"{m}: read bank at model open", f"{t_decode * 1000:.1f}", "0 (initializer)", "", "")
             )

@@ -30,13 +30,14 @@ from shellgui.core.inference.bank import Bank
 from shellgui.core.inference.decision import calibrated_probabilities, decide
 from shellgui.core.inference.openset import knn_distances, score_open_set
 from shellgui_train.cli import build_parser, load_splits
+from shellgui_train.data import Sample
 
 Scores = dict[str, np.ndarray]
 
 
 def embed(
-    classifier: Classifier, samples: list, labels: list[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    classifier: Classifier, samples: list[Sample], labels: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw logits, embeddings and class indices (-1 for a held-out taxon) of the photos."""
     logits, embeddings, targets = [], [], []
     for i in range(0, len(samples), 16):
@@ -73,7 +74,8 @@ class Scorer:
             scores[f"k-NN k={k_full}, every training photo"] = knn_distances(emb, self.full, k_full)[0]
 
         def mahalanobis(centre: np.ndarray, precision: np.ndarray) -> np.ndarray:
-            return np.einsum("ij,jk,ik->i", emb - centre, precision, emb - centre)
+            distances: np.ndarray = np.einsum("ij,jk,ik->i", emb - centre, precision, emb - centre)
+            return distances
 
         nearest_class = np.stack([mahalanobis(m, self.class_precision) for m in self.means], 1).min(1)
         scores["Mahalanobis (shared covariance)"] = nearest_class

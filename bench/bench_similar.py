@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -32,6 +34,11 @@ from common import table
 
 K = 10
 QUERIES = 50
+
+# A candidate: built from the stored rows, it answers one query with row numbers; plus its bytes.
+Search = Callable[[np.ndarray], Any]
+Built = tuple[Search, int]
+Factory = Callable[[np.ndarray], Built]
 
 
 def synthetic(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +55,7 @@ def exact(rows32: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return np.argsort(-(queries @ rows32.T), axis=1)[:, :K]
 
 
-def naive_numpy(stored: np.ndarray):  # type: ignore[no-untyped-def]
+def naive_numpy(stored: np.ndarray) -> Built:
     """The naive path: decode every stored row to float32 and scan them all with one matmul."""
     rows = stored.astype(np.float32)
 
@@ -60,18 +67,19 @@ def naive_numpy(stored: np.ndarray):  # type: ignore[no-untyped-def]
     return search, rows.nbytes
 
 
-def ours(stored: np.ndarray):  # type: ignore[no-untyped-def]
+def ours(stored: np.ndarray) -> Built:
     from shellgui.core.similar import EmbeddingIndex
 
     index = EmbeddingIndex(np.arange(len(stored)), stored)
     return (lambda q: index.search(q, K)[0]), index.nbytes
 
 
-def faiss_flat(stored: np.ndarray, kind: str):  # type: ignore[no-untyped-def]
+def faiss_flat(stored: np.ndarray, kind: str) -> Built:
     import faiss
 
     faiss.omp_set_num_threads(1)
     d = stored.shape[1]
+    index: Any
     if kind == "f32":
         index = faiss.IndexFlatIP(d)
     else:
@@ -84,8 +92,9 @@ def faiss_flat(stored: np.ndarray, kind: str):  # type: ignore[no-untyped-def]
     return (lambda q: index.search(q[None, :], K)[1][0]), nbytes
 
 
-def usearch_exact(stored: np.ndarray):  # type: ignore[no-untyped-def]
-    from usearch.index import MetricKind, search
+def usearch_exact(stored: np.ndarray) -> Built:
+    from usearch.compiled import MetricKind
+    from usearch.index import search
 
     rows = np.ascontiguousarray(stored)
 
@@ -95,7 +104,7 @@ def usearch_exact(stored: np.ndarray):  # type: ignore[no-untyped-def]
     return run, rows.nbytes
 
 
-def usearch_hnsw(stored: np.ndarray, dtype: str):  # type: ignore[no-untyped-def]
+def usearch_hnsw(stored: np.ndarray, dtype: str) -> Built:
     from usearch.index import Index
 
     index = Index(ndim=stored.shape[1], metric="ip", dtype=dtype)
@@ -103,7 +112,7 @@ def usearch_hnsw(stored: np.ndarray, dtype: str):  # type: ignore[no-untyped-def
     return (lambda q: np.asarray(index.search(q, K).keys)), index.memory_usage
 
 
-def hnswlib_index(stored: np.ndarray):  # type: ignore[no-untyped-def]
+def hnswlib_index(stored: np.ndarray) -> Built:
     import hnswlib
 
     index = hnswlib.Index(space="ip", dim=stored.shape[1])
@@ -115,7 +124,9 @@ def hnswlib_index(stored: np.ndarray):  # type: ignore[no-untyped-def]
     return (lambda q: index.knn_query(q, k=K)[0][0]), len(stored) * (stored.shape[1] * 4 + 16 * 2 * 4)
 
 
-def measure(name, factory, stored, queries, truth):  # type: ignore[no-untyped-def]
+def measure(
+    name: str, factory: Factory, stored: np.ndarray, queries: np.ndarray, truth: np.ndarray
+) -> tuple[str, ...]:
     start = time.perf_counter()
     search, nbytes = factory(stored)
     build = time.perf_counter() - start
@@ -145,7 +156,10 @@ def main() -> None:
 
     stored, queries = synthetic(n, d)
     truth = exact(stored.astype(np.float32), queries)
-    candidates = [("naive: NumPy float32 scan", naive_numpy), ("ours: shellgui EmbeddingIndex", ours)]
+    candidates: list[tuple[str, Factory]] = [
+        ("naive: NumPy float32 scan", naive_numpy),
+        ("ours: shellgui EmbeddingIndex", ours),
+    ]
     if "--libraries" in sys.argv or "--all" in sys.argv:
         candidates += [
             ("faiss Flat float32", lambda s: faiss_flat(s, "f32")),

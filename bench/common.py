@@ -5,11 +5,15 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -19,13 +23,14 @@ CLASSES = 8
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-def torch_model():  # type: ignore[no-untyped-def]
+def torch_model() -> torch.nn.Module:
     """torchvision EfficientNetV2-S with random (seeded) weights, eval mode."""
     import torch
     import torchvision
 
     torch.manual_seed(0)
-    return torchvision.models.efficientnet_v2_s(num_classes=CLASSES).eval()
+    model: torch.nn.Module = torchvision.models.efficientnet_v2_s(num_classes=CLASSES).eval()
+    return model
 
 
 def onnx_model() -> Path:
@@ -79,10 +84,13 @@ def twelve_megapixel_jpegs(count: int) -> list[Path]:
     return sorted(folder.glob("*.jpg"))[:count]
 
 
-def naive_transform():  # type: ignore[no-untyped-def]
+def naive_transform() -> Callable[[Image.Image], Any]:
     from torchvision import transforms as T
 
-    return T.Compose([T.Resize(SIZE), T.CenterCrop(SIZE), T.ToTensor(), T.Normalize(MEAN, STD)])
+    transform: Callable[[Image.Image], Any] = T.Compose(
+        [T.Resize(SIZE), T.CenterCrop(SIZE), T.ToTensor(), T.Normalize(MEAN, STD)]
+    )
+    return transform
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -95,9 +103,12 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+
+    def line(row: Sequence[object]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths))
+
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
 
 

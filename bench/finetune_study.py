@@ -93,7 +93,7 @@ def main() -> int:
             n = "999" if depth == "all" else depth
             depth_rows.append(run_row(f"unfreeze-{depth}", base, ["--unfreeze", n], out))
         rows += depth_rows
-        chosen = depth_rows and best(depth_rows)["options"].split() or []
+        chosen = best(depth_rows)["options"].split() if depth_rows else []
     if "lr" in phases:
         lr_rows = [
             run_row(f"lr{lr}", base, [*chosen, "--finetune-lr", lr], out) for lr in args.lrs.split(",")
