@@ -560,6 +560,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             label_by=label_by,
             bind=binder,
             auto_crop=args.auto_crop,
+            by=args.by or settings.user_name or None,
         ):
             for item in progress.items:
                 if args.auto_crop:

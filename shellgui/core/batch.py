@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from shellgui.core.binding import NO_MATCH, PhotoBinder
 from shellgui.core.catalog import claims
 from shellgui.core.catalog import repository as repo
-from shellgui.core.catalog.curation import decide_in
+from shellgui.core.catalog.curation import decide_in, log_catalogue_run
 from shellgui.core.catalog.database import Catalog
 from shellgui.core.catalog.embeddings import store_embedding
 from shellgui.core.catalog.schema import VALIDATED, CatalogRun, Photo, RunItem, Specimen, utcnow
@@ -198,7 +198,9 @@ def _load(
     return item
 
 
-def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: bool) -> tuple[int, set[str]]:
+def _open_run(
+    catalog: Catalog, folder: str, classifier: Classifier, resume: bool, by: str | None
+) -> tuple[int, set[str]]:
     """The unfinished run of this folder and model to resume (and the paths it settled), or a new run."""
 
     def work(session: Session) -> tuple[int, set[str]]:
@@ -228,9 +230,15 @@ def _open_run(catalog: Catalog, folder: str, classifier: Classifier, resume: boo
             )
             session.add(run)
             session.flush()
+            model = f"{classifier.name} {classifier.version}"
+            summary = f"started cataloguing {folder} with {model} (run {run.id})"
+            log_catalogue_run(session, by, summary, run.id)
             return run.id, set()
         run.status = RUNNING
-        return run.id, set(session.scalars(select(RunItem.path).where(RunItem.run_id == run.id)))
+        settled = set(session.scalars(select(RunItem.path).where(RunItem.run_id == run.id)))
+        summary = f"resumed cataloguing {folder} (run {run.id}, {len(settled)} photos already settled)"
+        log_catalogue_run(session, by, summary, run.id)
+        return run.id, settled
 
     return catalog.write(work)
 
@@ -433,6 +441,7 @@ def catalogue_folder(
     label_by: str | None = None,
     bind: PhotoBinder | None = None,
     auto_crop: bool = False,
+    by: str | None = None,
 ) -> Iterator[BatchProgress]:
     """Identify and catalogue every photo under ``folder``.
 
@@ -454,6 +463,8 @@ def catalogue_folder(
             (:func:`shellgui.core.autocrop.find_subjects`) and catalogue **each subject as a specimen of
             its own** (a photo row per subject, with its crop): the catalogue never fuses photos unless
             told. A photo where nothing stands out is catalogued whole, with the reason in ``crop_note``.
+        by: who runs it, for the audit log's entries at the run's start and end (``label_by`` when not
+            given; "unknown" when neither is).
 
     Yields:
         :class:`BatchProgress` after each committed batch; the last one has state ``completed`` or
@@ -467,7 +478,8 @@ def catalogue_folder(
     root = str(Path(folder).absolute())
     paths = find_photos(root)
     labels = FolderLabels(root, label_by, load_backbone()) if label_by else None
-    run_id, settled = _open_run(catalog, root, classifier, resume)
+    by = by or label_by
+    run_id, settled = _open_run(catalog, root, classifier, resume, by)
     pending = [p for p in paths if p not in settled]
     with catalog.session() as session:
         known = frozenset(session.scalars(select(Photo.sha256)))
@@ -535,6 +547,12 @@ def catalogue_folder(
         final.total = len(paths)
         if state == COMPLETED:
             final.finished_at = utcnow()
+        ended = "completed" if state == COMPLETED else "stopped (can be resumed)"
+        summary = (
+            f"cataloguing {root} {ended} (run {run_id}): {final.done} catalogued, "
+            f"{final.skipped} already in the catalogue, {final.failed} failed"
+        )
+        log_catalogue_run(session, by, summary, run_id)
 
     catalog.write(finish)
     counts = _counts(catalog, run_id)

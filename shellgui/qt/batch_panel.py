@@ -184,6 +184,7 @@ class BatchPanel(QWidget):
                 top_k=settings.top_k,
                 label_by=label_by,
                 bind=binder,
+                by=label_by or settings.user_name or None,
             )
 
         self.task = GeneratorTask(make)

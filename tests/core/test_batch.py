@@ -84,6 +84,33 @@ def test_cancel_then_resume_catalogues_each_photo_once(tmp_path: Path, tiny_mode
     assert len(paths) == len(set(paths)) == 30
 
 
+def test_audit_log_tells_each_run_start_stop_resume_and_end(tmp_path: Path, tiny_model: Path) -> None:
+    from shellgui.core.catalog.queries import audit_log
+
+    folder = make_folder(tmp_path, good=12, bad=1)
+    catalog = Catalog(tmp_path / "c.sqlite")
+    classifier = Classifier(tiny_model)
+    cancel = threading.Event()
+    for progress in catalogue_folder(catalog, classifier, folder, batch_size=4, cancel=cancel, by="Ada"):
+        if progress.done >= 4:
+            cancel.set()
+    run = progress.run_id
+    for _ in catalogue_folder(catalog, classifier, folder, batch_size=4):
+        pass
+    entries = list(reversed(audit_log(catalog)))  # oldest first
+    assert [(e.action, e.by, e.details["run_id"]) for e in entries] == [
+        ("catalogue folder", "Ada", run),
+        ("catalogue folder", "Ada", run),
+        ("catalogue folder", "unknown", run),
+        ("catalogue folder", "unknown", run),
+    ]
+    started, stopped, resumed, ended = (e.summary for e in entries)
+    assert started.startswith(f"started cataloguing {folder}") and f"(run {run})" in started
+    assert "stopped (can be resumed)" in stopped
+    assert resumed.startswith("resumed cataloguing") and "already settled" in resumed
+    assert f"completed (run {run}): 12 catalogued, 1 already in the catalogue, 1 failed" in ended
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import sys, time
     from shellgui.core.batch import catalogue_folder

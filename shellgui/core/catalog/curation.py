@@ -71,6 +71,7 @@ UNDO = "undo"
 IMPORT = "import"
 MEASURE = "measure"
 DELETE_MEASUREMENT = "delete measurement"
+CATALOGUE_RUN = "catalogue folder"
 #: Actions that change no identification and no specimen field: they never block undoing an earlier one.
 SIDE_NOTES = (MEASURE, DELETE_MEASUREMENT)
 UNDOABLE = (RECORD, CHECK, CORRECT, WITHDRAW, EDIT, *SIDE_NOTES)
@@ -406,6 +407,12 @@ def decide(catalog: Catalog, specimen_id: int, decision: Decision, by: str | Non
     """
     with catalog.writing() as session, session.begin():
         return decide_in(session, specimen_id, decision, by)
+
+
+def log_catalogue_run(session: Session, by: str | None, summary: str, run_id: int) -> None:
+    """A batch run's start, resumption or end, in the caller's transaction: one audit entry per event, not
+    per photo (each machine answer carries its run; a folder label is logged as a check of its own)."""
+    _log(session, (by or "").strip() or "unknown", CATALOGUE_RUN, None, summary, {"run_id": run_id})
 
 
 def decide_in(session: Session, specimen_id: int, decision: Decision, by: str | None) -> Outcome:
