@@ -316,6 +316,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
         identify_subjects,
         record,
     )
+    from shellgui.core.inference.decision import SCORES_NOT_AN_ANSWER
 
     settings = _settings()
     top_k = args.top_k or settings.top_k
@@ -408,6 +409,8 @@ def cmd_identify(args: argparse.Namespace) -> int:
             else:
                 print(shown + (f"  [{one_line(result.note)}]" if result.note else ""))
                 print(f"  {one_line(result.prediction.summary)}")
+                if result.prediction.not_known:
+                    print(f"  {SCORES_NOT_AN_ANSWER}")
                 for t in result.prediction.top_k:
                     print(f"    {percent(t.probability, 1):>7}  {one_line(t.name)}")
                 if memory is not None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shellgui.core.inference.decision import Prediction
+from shellgui.core.inference.decision import HINT, SCORES_NOT_AN_ANSWER, Prediction
 from shellgui.core.percent import percent
 from shellgui.qt import theme
 
@@ -26,8 +26,8 @@ def headline_html(prediction: Prediction) -> str:
     uncertain_colour = theme.colour("error")
     if prediction.not_known:
         hint = (
-            f"<br><small>nearest known taxon — a hint, <b>not an identification</b>: "
-            f"<i>{html.escape(prediction.hint)}</i></small>"
+            f"<br><small>{HINT} <i>{html.escape(prediction.hint)}</i>: a hint, "
+            "<b>not an identification</b></small>"
             if prediction.hint
             else ""
         )
@@ -66,9 +66,7 @@ def headline_html(prediction: Prediction) -> str:
 
 def rollup_text(prediction: Prediction) -> str:
     if prediction.not_known:  # the scores below rank only the taxa it knows: say so instead of a roll-up
-        return (
-            "<small>The scores below rank only the taxa this model knows: none of them is an answer.</small>"
-        )
+        return f"<small>{SCORES_NOT_AN_ANSWER}</small>"
     parts = []
     if prediction.genera:
         g = prediction.genera[0]

@@ -51,7 +51,9 @@ def test_far_photo_is_not_known_in_text_and_json(tmp_path: Path, run) -> None:  
     assert "not something this model knows — looks unlike any of the 9 photos this model learned from" in (
         text.stdout
     )
-    assert "nearest known taxon, not an identification: Redia rubra" in text.stdout
+    hint = "the most similar photo it learned from is Redia rubra: a hint, not an identification"
+    assert hint in text.stdout
+    assert "none of them is an answer" in text.stdout.split(hint)[1].splitlines()[1]  # before the scores
     data = json.loads(run("identify", str(magenta), "--json", "--model", str(model), home=home).stdout)
     result = data["results"][0]
     assert result["taxon"] is None and result["rank"] == "unknown" and result["not_known"] is True

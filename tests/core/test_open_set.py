@@ -187,7 +187,7 @@ def test_golden_open_set_answers(tmp_path: Path, colour_photos: dict[str, Path],
     assert magenta.hint == "Redia rubra"
     assert magenta.summary == (
         f"{NOT_KNOWN} — looks unlike any of the 9 photos this model learned from "
-        "(nearest known taxon, not an identification: Redia rubra)"
+        "(the most similar photo it learned from is Redia rubra: a hint, not an identification)"
     )
     as_json = magenta.to_dict()
     assert as_json["taxon"] is None and as_json["not_known"] is True and as_json["hint"] == "Redia rubra"

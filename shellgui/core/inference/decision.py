@@ -23,6 +23,11 @@ NOT_KNOWN = "not something this model knows"
 DISPUTED = "uncertain — the model's best guess and the most similar photo it learned from disagree"
 #: The rank of an open-set refusal: the photo is far from every photo the model learned from.
 UNKNOWN_RANK = "unknown"
+#: How a refusal's hint is introduced: the taxon of the most similar photo it learned from, which need not
+#: be the classifier's first score (the scores rank only the taxa it knows).
+HINT = "the most similar photo it learned from is"
+#: Said over the classifier's scores when the photo was refused: they are not an answer.
+SCORES_NOT_AN_ANSWER = "The scores below rank only the taxa this model knows: none of them is an answer."
 
 
 def not_known_words(bank_photos: int) -> str:
@@ -95,7 +100,7 @@ class Prediction:
     def summary(self) -> str:
         """One line: ``"Bistolida diauges (species, 93%, confident)"`` or the uncertain message."""
         if self.not_known:
-            hint = f" (nearest known taxon, not an identification: {self.hint})" if self.hint else ""
+            hint = f" ({HINT} {self.hint}: a hint, not an identification)" if self.hint else ""
             return f"{self.certainty}{hint}"
         disputed = f"; the most similar training photo is {self.disputed_by}" if self.disputed_by else ""
         if self.taxon is None:
