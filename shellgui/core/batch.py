@@ -9,6 +9,7 @@ photos and run items are claimed with ``INSERT ... ON CONFLICT DO NOTHING``, so 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -34,7 +35,15 @@ from shellgui.core.crops import Crop
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.identify import BATCH_SIZE_RANGE, subject_photos
-from shellgui.core.imaging import PhotoInfo, is_photo_name, make_thumbnail, open_photo, read_photo_file
+from shellgui.core.imaging import Photo as DecodedPhoto
+from shellgui.core.imaging import (
+    PhotoInfo,
+    decoded_pixels,
+    is_photo_name,
+    make_thumbnail,
+    open_photo,
+    read_photo_file,
+)
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
 from shellgui.core.taxonomy import NameBackbone, load_backbone
@@ -160,6 +169,13 @@ def find_photos(folder: str | os.PathLike[str]) -> list[str]:
     return sorted(found)
 
 
+#: A photo that decodes to more pixels than this is prepared by one worker at a time: while it is prepared
+#: it takes about 9 bytes a pixel (the decoded RGB and its working copies), so two 196 MP PNGs at once
+#: took 3.2 GB. Camera JPEGs decode reduced and stay far below it, so they still decode in parallel.
+LARGE_PHOTO_PIXELS = 40_000_000
+_one_large_photo = threading.Lock()
+
+
 def _load(
     path: str, classifier: Classifier, known_hashes: frozenset[str], auto_crop: bool = False
 ) -> _Loaded:
@@ -174,16 +190,10 @@ def _load(
             item.duplicate = True
             return item
         # Subjects are often small: auto-crop decodes the whole resolution.
-        photo = open_photo(source, min_side=None if auto_crop else classifier.min_decode_side)
-        item.info, item.pixel_sha256 = photo.info, photo.pixel_sha256
-        if auto_crop:
-            subjects, found = subject_photos(photo)
-            photo, item.crop, item.crop_note = subjects[0], subjects[0].crop, found.note
-            item.more = [
-                (p.crop, classifier.prepare(p), make_thumbnail(p.image)) for p in subjects[1:] if p.crop
-            ]
-        item.array = classifier.prepare(photo)
-        item.thumbnail = make_thumbnail(photo.image)
+        min_side = None if auto_crop else classifier.min_decode_side
+        large = decoded_pixels(source, min_side) > LARGE_PHOTO_PIXELS
+        with _one_large_photo if large else contextlib.nullcontext():
+            _prepare(item, open_photo(source, min_side=min_side), classifier, auto_crop)
     except PhotoError as exc:
         item.error = exc.reason
     except OSError as exc:
@@ -196,6 +206,17 @@ def _load(
         item.array = item.thumbnail = None
         item.more = []
     return item
+
+
+def _prepare(item: _Loaded, photo: DecodedPhoto, classifier: Classifier, auto_crop: bool) -> None:
+    """The model's input array(s) and thumbnail(s) of a decoded photo; the full-size pixels are let go."""
+    item.info, item.pixel_sha256 = photo.info, photo.pixel_sha256
+    if auto_crop:
+        subjects, found = subject_photos(photo)
+        photo, item.crop, item.crop_note = subjects[0], subjects[0].crop, found.note
+        item.more = [(p.crop, classifier.prepare(p), make_thumbnail(p.image)) for p in subjects[1:] if p.crop]
+    item.array = classifier.prepare(photo)
+    item.thumbnail = make_thumbnail(photo.image)
 
 
 def _open_run(

@@ -548,6 +548,25 @@ def _decode_with_pillow(spath: str, img: Image.Image, min_side: int | None, fmt:
     return img
 
 
+def decoded_pixels(source: PhotoFile, min_side: int | None) -> int:
+    """How many pixels :func:`open_photo` will decode for this file with this ``min_side`` (a JPEG's
+    reduced decode counted as reduced), from its header alone; 0 when the header cannot be read (then
+    :func:`open_photo` says why)."""
+    try:
+        fh = io.BytesIO(source.data) if source.data is not None else open_regular_file(source.path)
+        with fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = Image.open(fh)
+            width, height, fmt = img.width, img.height, img.format
+    except Exception:  # only an estimate: the decode itself reports every problem
+        return 0
+    scale = 1
+    if fmt == "JPEG" and min_side and min(width, height) > 2 * min_side:
+        while scale < 8 and min(width, height) // (scale * 2) >= min_side:
+            scale *= 2
+    return (width // scale) * (height // scale)
+
+
 def bounded_size(width: int, height: int, longest: int) -> tuple[int, int]:
     """``(width, height)`` scaled down (never up) so that the longer side is at most ``longest``."""
     scale = min(1.0, longest / max(width, height, 1))

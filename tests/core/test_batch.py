@@ -111,6 +111,48 @@ def test_audit_log_tells_each_run_start_stop_resume_and_end(tmp_path: Path, tiny
     assert f"completed (run {run}): 12 catalogued, 1 already in the catalogue, 1 failed" in ended
 
 
+@pytest.mark.parametrize("limit, most_at_once", [(100, 1), (10**9, 2)])
+def test_large_photos_are_decoded_one_at_a_time(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, limit: int, most_at_once: int
+) -> None:
+    """Above ``LARGE_PHOTO_PIXELS`` (here: every 80x60 photo, or none) the two workers take turns."""
+    import shellgui.core.batch as batch
+
+    monkeypatch.setattr(batch, "LARGE_PHOTO_PIXELS", limit)
+    real_open, lock = batch.open_photo, threading.Lock()
+    at_once, most = 0, 0
+
+    def slow_open(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal at_once, most
+        with lock:
+            at_once += 1
+            most = max(most, at_once)
+        time.sleep(0.05)
+        try:
+            return real_open(*args, **kwargs)
+        finally:
+            with lock:
+                at_once -= 1
+
+    monkeypatch.setattr(batch, "open_photo", slow_open)
+    folder = make_folder(tmp_path, good=10, bad=0)
+    catalog = Catalog(tmp_path / "c.sqlite")
+    last = list(catalogue_folder(catalog, Classifier(tiny_model), folder, batch_size=4, workers=2))[-1]
+    assert last.done == 10 and most == most_at_once
+
+
+def test_decoded_pixels_counts_a_reduced_jpeg_decode(tmp_path: Path) -> None:
+    from shellgui.core.imaging import decoded_pixels, read_photo_file
+
+    Image.new("RGB", (4000, 3000), (90, 60, 30)).save(tmp_path / "big.jpg")
+    Image.new("RGB", (4000, 3000), (90, 60, 30)).save(tmp_path / "big.png")
+    jpeg, png = read_photo_file(tmp_path / "big.jpg"), read_photo_file(tmp_path / "big.png")
+    assert decoded_pixels(png, 384) == decoded_pixels(jpeg, None) == 12_000_000
+    assert decoded_pixels(jpeg, 384) == 1000 * 750  # 1/4 scale: at 1/8 the short side (375) is under 384
+    (tmp_path / "junk.jpg").write_bytes(b"not a photo")
+    assert decoded_pixels(read_photo_file(tmp_path / "junk.jpg"), 384) == 0
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import sys, time
     from shellgui.core.batch import catalogue_folder
