@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from shellgui.core.settings import Settings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+#: Stopped with Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:
@@ -583,7 +585,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         print(
             "\nInterrupted: finished photos are saved; run the same command again to resume.", file=sys.stderr
         )
-        return EXIT_SOME_FAILED
+        return EXIT_INTERRUPTED
     if bar:
         bar.close()
     assert last is not None
@@ -673,7 +675,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     options = options_from_settings(_settings(), args.media_base_url) if args.format == "dwc" else None
     count = export(_catalog(args), args.format, args.out, options, _export_filter(args))
-    print(f"Exported {count} specimens to {display_path(args.out)}")
+    print(f"Exported {count} specimen{'' if count == 1 else 's'} to {display_path(args.out)}")
     return EXIT_OK
 
 
@@ -860,7 +862,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SOME_FAILED
     except KeyboardInterrupt:
         _fail("interrupted")
-        return EXIT_SOME_FAILED
+        return EXIT_INTERRUPTED
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
         return EXIT_SOME_FAILED

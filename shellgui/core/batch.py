@@ -37,6 +37,7 @@ from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.identify import BATCH_SIZE_RANGE, subject_photos
 from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.imaging import (
+    PHOTO_EXTENSIONS,
     PhotoInfo,
     decoded_pixels,
     is_photo_name,
@@ -498,6 +499,9 @@ def catalogue_folder(
         raise UsageError("auto-crop makes a specimen of each shell found; it cannot bind photos to records")
     root = str(Path(folder).absolute())
     paths = find_photos(root)
+    if not paths:
+        extensions = ", ".join(sorted(PHOTO_EXTENSIONS))
+        raise UsageError(f"no photos in {root} or its subfolders (looked for {extensions})")
     labels = FolderLabels(root, label_by, load_backbone()) if label_by else None
     by = by or label_by
     run_id, settled = _open_run(catalog, root, classifier, resume, by)

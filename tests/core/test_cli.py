@@ -94,6 +94,41 @@ def test_catalog_export_and_models(tmp_path: Path, tiny_model: Path) -> None:
     assert json.loads(card.stdout)["name"] == "tiny-test"
 
 
+def test_empty_folder_is_a_usage_error_and_one_specimen_is_singular(tmp_path: Path, tiny_model: Path) -> None:
+    home, folder = tmp_path / "home", tmp_path / "drawer"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("field notes")
+    empty = run("catalog", str(folder), "--model", str(tiny_model), home=home)
+    assert empty.returncode == 2 and empty.stderr.count("\n") == 1, empty.stderr
+    assert f"no photos in {folder} or its subfolders (looked for .bmp, .heic" in empty.stderr
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(folder / "sub" / "one.png")
+    assert run("catalog", str(folder), "--model", str(tiny_model), home=home).returncode == 0
+    exported = run("export", "--format", "csv", str(tmp_path / "one.csv"), home=home)
+    assert "Exported 1 specimen to" in exported.stdout
+    log = run("log", home=home).stdout
+    assert "run 1" in log and "run 2" not in log  # the empty folder started no run
+
+
+def test_ctrl_c_during_a_batch_exits_130(tmp_path: Path, tiny_model: Path) -> None:
+    import signal
+
+    home, folder = tmp_path / "home", tmp_path / "drawer"
+    folder.mkdir()
+    for i in range(400):
+        Image.new("RGB", (64, 64), (i % 256, 100, 30)).save(folder / f"{i:03d}.png")
+    env = {**os.environ, "SHELLGUI_HOME": str(home), "SHELLGUI_PROVIDER": "cpu"}
+    command = [sys.executable, "-m", "shellgui", "catalog", str(folder), "--model", str(tiny_model)]
+    proc = subprocess.Popen(command + ["--batch-size", "1"], stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # progress lines on a pipe: wait for the run to be under way
+        if "Cataloguing:" in line and "done 0" not in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, rest
+    assert "run the same command again to resume" in rest
+
+
 def test_help_is_fast_and_light(tmp_path: Path) -> None:
     code = (
         "import sys, time; t=time.perf_counter(); import shellgui, shellgui.cli; "
