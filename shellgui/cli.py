@@ -494,12 +494,20 @@ def cmd_similar(args: argparse.Namespace) -> int:
         )
     catalog = _catalog(args)
     bar = None
-    for done, failed, total in embed_missing_photos(catalog, classifier):
+    unreadable = 0
+    for done, unreadable, total in embed_missing_photos(catalog, classifier):
         if bar is None:
             bar = progress_bar(total, 0, "Embedding catalogued photos")
-        bar.update(done + failed - bar.n)
+        bar.update(done + unreadable - bar.n)
     if bar is not None:
         bar.close()
+    if unreadable:
+        print(
+            f"shellgui: warning: {unreadable} of {total} catalogued photos without a stored embedding could "
+            "not be read (moved, deleted, or on a drive not connected?): they are left out, and tried again "
+            "next time",
+            file=sys.stderr,
+        )
     if args.flags:
         flags = review_flags(catalog, classifier.sha256)
         if args.json:

@@ -35,7 +35,6 @@ from shellgui.core.crops import Crop
 from shellgui.core.determinations import checked_decision
 from shellgui.core.errors import PhotoError, UsageError
 from shellgui.core.identify import BATCH_SIZE_RANGE, subject_photos
-from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.imaging import (
     PHOTO_EXTENSIONS,
     PhotoInfo,
@@ -45,6 +44,7 @@ from shellgui.core.imaging import (
     open_photo,
     read_photo_file,
 )
+from shellgui.core.imaging import Photo as DecodedPhoto
 from shellgui.core.inference.classifier import Classifier
 from shellgui.core.inference.decision import Prediction
 from shellgui.core.taxonomy import NameBackbone, load_backbone

@@ -90,6 +90,22 @@ def test_similar_command_and_identify_show_the_collection(tmp_path: Path, tiny_m
     assert usage.returncode == 2 and "give a PHOTO" in usage.stderr
 
 
+def test_similar_warns_of_catalogued_photos_it_cannot_read(tmp_path: Path, tiny_model: Path, run) -> None:  # type: ignore[no-untyped-def]
+    model = build_open_set_model(tmp_path / "m.onnx")
+    home = tmp_path / "home"
+    reds = [_photo(tmp_path / "p", f"red{i}", rgb) for i, rgb in enumerate([(230, 20, 20), (215, 35, 25)])]
+    for path in reds:  # catalogued with a model without embeddings: nothing stored to compare with
+        assert run("identify", str(path), "--model", str(tiny_model), home=home).returncode == 0
+    reds[1].unlink()  # then one photo is moved away
+    query = _photo(tmp_path / "q", "query", (245, 15, 40))
+    proc = run("similar", str(query), "--model", str(model), home=home)
+    assert proc.returncode == 0, proc.stderr
+    warning = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "1 of 2 catalogued photos" in warning[0]
+    assert "could not be read" in warning[0]
+    assert "red0.jpg" in proc.stdout  # the readable one is compared
+
+
 def test_models_list_says_what_the_model_can_refuse(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     home = tmp_path / "home"
     build_open_set_model(home / "data" / "models" / "openset.onnx")
