@@ -545,7 +545,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from collections import Counter
     from pathlib import Path
 
-    from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, catalogue_folder, failed_items
+    from shellgui.core.batch import CANCELLED, DONE, DUPLICATE, FAILED, catalogue_folder, failed_items
     from shellgui.core.binding import PhotoBinder
     from shellgui.core.catalog.decisions import require_name
 
@@ -561,6 +561,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     label_notes: list[str] = []
     crop_lines: list[str] = []
     labelled: Counter[str] = Counter()
+    mine: Counter[str] = Counter()  # what this command settled (a run may be shared or resumed)
     try:
         for progress in catalogue_folder(
             catalog,
@@ -576,6 +577,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             by=args.by or settings.user_name or None,
         ):
             for item in progress.items:
+                mine[item.status] += item.subject == 0  # the run counts photos, not subjects
                 if args.auto_crop:
                     crop_lines.append(_subject_line(item))
                 if item.label_note:
@@ -604,6 +606,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             f"catalogue {catalog.display_name})"
         )
     )
+    if (mine[DONE], mine[DUPLICATE], mine[FAILED]) != (last.done, last.skipped, last.failed):
+        print(
+            f"  this command: {mine[DONE]} catalogued, {mine[DUPLICATE]} already in the catalogue, "
+            f"{mine[FAILED]} failed; the rest of run {last.run_id} by an earlier or simultaneous command"
+        )
     for line in crop_lines:
         print(line)
     if label_by:

@@ -115,7 +115,7 @@ def test_ctrl_c_during_a_batch_exits_130(tmp_path: Path, tiny_model: Path) -> No
     home, folder = tmp_path / "home", tmp_path / "drawer"
     folder.mkdir()
     for i in range(400):
-        Image.new("RGB", (64, 64), (i % 256, 100, 30)).save(folder / f"{i:03d}.png")
+        Image.new("RGB", (64, 64), (i % 256, 20 + 100 * (i // 256), 30)).save(folder / f"{i:03d}.png")
     env = {**os.environ, "SHELLGUI_HOME": str(home), "SHELLGUI_PROVIDER": "cpu"}
     command = [sys.executable, "-m", "shellgui", "catalog", str(folder), "--model", str(tiny_model)]
     proc = subprocess.Popen(command + ["--batch-size", "1"], stderr=subprocess.PIPE, text=True, env=env)
@@ -127,6 +127,12 @@ def test_ctrl_c_during_a_batch_exits_130(tmp_path: Path, tiny_model: Path) -> No
     rest = proc.stderr.read()
     assert proc.wait(timeout=60) == 130, rest
     assert "run the same command again to resume" in rest
+    resumed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert resumed.returncode == 0 and "400 catalogued, 0 already in the catalogue, 0 failed (run 1" in (
+        resumed.stdout
+    )
+    mine = resumed.stdout.split("this command: ")[1].split(" catalogued")[0]
+    assert 0 < int(mine) < 400 and "the rest of run 1 by an earlier or simultaneous command" in resumed.stdout
 
 
 def test_help_is_fast_and_light(tmp_path: Path) -> None:
