@@ -508,7 +508,7 @@ def _decode(spath: str, fh: BinaryIO, img: Image.Image, min_side: int | None) ->
         # A JPEG's EXIF is in its header; the pixels come from the strict decoder.
         taken_at, camera, lat, lon = _read_exif(img)
         orientation = _orientation(img)
-        pixels = _decode_jpeg_strictly(spath, fh, min_side if min(img.size) > 2 * (min_side or 0) else None)
+        pixels = _decode_jpeg_strictly(spath, fh, _reduced_decode_side(fmt, img.size, min_side))
         pixels = pixels.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else pixels
     else:
         pixels = _decode_with_pillow(spath, img, min_side, fmt)
@@ -534,10 +534,17 @@ def _orientation(img: Image.Image) -> int:
         return 1
 
 
+def _reduced_decode_side(fmt: str | None, size: tuple[int, int], min_side: int | None) -> int | None:
+    """The short side a reduced decode must keep (``min_side``) when the photo is decoded reduced: a JPEG
+    whose short side is over twice ``min_side``; ``None`` when it is decoded at full size."""
+    return min_side if fmt == "JPEG" and min_side and min(size) > 2 * min_side else None
+
+
 def _decode_with_pillow(spath: str, img: Image.Image, min_side: int | None, fmt: str) -> Image.Image:
     try:
-        if min_side and fmt == "JPEG" and min(img.size) > 2 * min_side:
-            img.draft("RGB", (min_side, min_side))  # scales so that both sides stay >= min_side
+        side = _reduced_decode_side(fmt, img.size, min_side)
+        if side:
+            img.draft("RGB", (side, side))  # scales so that both sides stay >= min_side
         img.load()
     except OSError as exc:
         raise _decode_error(spath, exc) from None
@@ -560,10 +567,9 @@ def decoded_pixels(source: PhotoFile, min_side: int | None) -> int:
             width, height, fmt = img.width, img.height, img.format
     except Exception:  # only an estimate: the decode itself reports every problem
         return 0
-    scale = 1
-    if fmt == "JPEG" and min_side and min(width, height) > 2 * min_side:
-        while scale < 8 and min(width, height) // (scale * 2) >= min_side:
-            scale *= 2
+    scale, side = 1, _reduced_decode_side(fmt, (width, height), min_side)
+    while side and scale < 8 and min(width, height) // (scale * 2) >= side:
+        scale *= 2
     return (width // scale) * (height // scale)
 
 
